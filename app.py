@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Composition root: load the profile, build the stage, register the rule packs, synthesize.
+
+    npx cdk synth -c profile=production     # or -c config=path/to/profile.yaml
+
+A bad profile stops here with one line naming the field and the rule, before any construct exists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
+
+from config import ConfigError, load_settings
+from stacks.stage import PlatformStage
+
+ROOT = Path(__file__).resolve().parent
+
+
+def cdk_json_context() -> dict[str, object]:
+    """Feature flags and settings from cdk.json, so `python app.py` and tests match the CLI."""
+    return dict(json.loads((ROOT / "cdk.json").read_text(encoding="utf-8")).get("context", {}))
+
+
+def main() -> int:
+    app = cdk.App(context=cdk_json_context())
+    try:
+        config = load_settings(app.node.try_get_context("profile"), app.node.try_get_context("config"))
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    # Environment-agnostic unless the profile pins a target or the CLI has credentials.
+    env = cdk.Environment(
+        account=config.account or os.environ.get("CDK_DEFAULT_ACCOUNT"),
+        region=config.region or os.environ.get("CDK_DEFAULT_REGION"),
+    )
+    PlatformStage(app, config.stage_name, config=config, env=env)
+    cdk.Validations.of(app).add_plugins(
+        AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True),
+        HIPAASecurityChecks(app),
+        NIST80053R5Checks(app),
+        PCIDSS321Checks(app),
+    )
+    app.synth()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

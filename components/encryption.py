@@ -1,0 +1,57 @@
+"""Customer-managed KMS keys the way every key of the platform is made (controls 27-29)."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+
+def platform_key(scope: Construct, construct_id: str, *, description: str,
+                 removal_policy: cdk.RemovalPolicy) -> kms.Key:
+    """A symmetric CMK with yearly rotation and the longest (30-day) deletion window.
+
+    The default key policy trusts the account root (IAM decides), never an unconditioned ``*``.
+    Services get narrower statements through :func:`allow_logs` and :func:`allow_service`.
+    """
+    return kms.Key(
+        scope,
+        construct_id,
+        description=description,
+        enable_key_rotation=True,
+        pending_window=cdk.Duration.days(30),
+        removal_policy=removal_policy,
+    )
+
+
+def allow_logs(key: kms.IKey) -> None:
+    """Let CloudWatch Logs of this account and region use the key, for log groups only."""
+    stack = cdk.Stack.of(key)
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowCloudWatchLogsOfThisAccount",
+            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            resources=["*"],
+            conditions={
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn":
+                        f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
+                }
+            },
+        )
+    )
+
+
+def allow_service(key: kms.IKey, *, sid: str, service: str, actions: list[str]) -> None:
+    """Let an AWS service use the key on behalf of this account only (``aws:SourceAccount``)."""
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid=sid,
+            principals=[iam.ServicePrincipal(service)],
+            actions=actions,
+            resources=["*"],
+            conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(key).account}},
+        )
+    )

@@ -1,0 +1,33 @@
+"""Service roles the way the platform makes them (controls 30-33).
+
+Each role trusts one service principal, scoped to this account (``aws:SourceAccount``) and, where the
+service sends it, to the calling resource (``aws:SourceArn``). Its permissions live in one
+customer-managed policy that lists them explicitly, never an AWS-managed policy and never an inline
+policy. Constructs that would otherwise ``grant`` themselves more receive
+``role.without_policy_updates()``, so the policy below stays the whole truth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+
+class ServiceRole(Construct):
+    """``self.role`` (to read) and ``self.locked`` (to hand to L2 constructs) plus ``self.policy``."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, service: str, description: str,
+                 statements: Sequence[iam.PolicyStatement], source_arn: str | None = None) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        conditions: dict[str, dict[str, str]] = {"StringEquals": {"aws:SourceAccount": stack.account}}
+        if source_arn:
+            conditions["ArnLike"] = {"aws:SourceArn": source_arn}
+        self.role = iam.Role(self, "Role", description=description,
+                             assumed_by=iam.ServicePrincipal(service, conditions=conditions))
+        self.policy = iam.ManagedPolicy(self, "Policy", description=f"Permissions of: {description}",
+                                        statements=list(statements), roles=[self.role])
+        self.locked = self.role.without_policy_updates()

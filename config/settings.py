@@ -1,0 +1,344 @@
+"""Typed, validated platform settings: one frozen object per profile.
+
+A profile is a YAML file under ``config/`` (``sandbox.yaml``, ``production.yaml``) or any path
+given with ``-c config=PATH``. ``load_settings`` turns it into a :class:`PlatformConfig` or raises
+:class:`ConfigError` whose message is one line naming the field and the rule, so a bad value never
+reaches CloudFormation. Only ``app.py`` calls it; everything below receives the object (or the
+part of it a component needs).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+CONFIG_DIR = Path(__file__).resolve().parent
+DATA_DIR = CONFIG_DIR / "data"
+DEFAULT_PROFILE = "sandbox"
+
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+                      1827, 2192, 2557, 2922, 3288, 3653)
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+_INSTANCE_TYPE = re.compile(r"^ml\.[a-z][a-z0-9-]*\.(x?large|medium|small|micro|\d+xlarge)$")
+_SCHEDULE = re.compile(
+    r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)"
+    r"|cron\(\S+ \S+ \S+ \S+ \S+ \S+\))$"
+)
+
+
+class ConfigError(ValueError):
+    """A profile that AWS would reject, said in one line that names the field and the rule."""
+
+
+@cache
+def _data(name: str) -> Any:
+    path = DATA_DIR / name
+    text = path.read_text(encoding="utf-8")
+    return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+
+
+def known_regions() -> frozenset[str]:
+    return frozenset(_data("regions.json")["regions"])
+
+
+def interface_endpoint_catalog() -> dict[str, Any]:
+    """The interface endpoints the platform knows, with their policy actions and price."""
+    return dict(_data("interface_endpoints.yaml"))
+
+
+def exam_tasks() -> dict[str, Any]:
+    """Task statements of the exam guide, keyed by id (``"3.2"``)."""
+    return dict(_data("exam_guide.json")["tasks"])
+
+
+class _Model(BaseModel):
+    """Every section is frozen and rejects keys it does not know (a typo is an error)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_retention(days: int) -> int:
+    if days not in LOG_RETENTION_DAYS:
+        raise ValueError(f"must be one of CloudWatch Logs' retention periods {LOG_RETENTION_DAYS}")
+    return days
+
+
+def _check_schedule(value: str | None) -> str | None:
+    if value is not None and not _SCHEDULE.match(value):
+        raise ValueError("must be an EventBridge expression: 'rate(N unit)' or 'cron(m h dom mon dow y)'")
+    return value
+
+
+class NetworkConfig(_Model):
+    vpc_cidr: str = Field(description="Literal private IPv4 CIDR of the VPC, /16 to /24.")
+    az_count: int = Field(ge=1, le=3, description="Availability Zones used (endpoints cost per AZ).")
+    subnet_mask: int = Field(ge=20, le=28, description="Prefix length of each isolated subnet.")
+    interface_endpoints: tuple[str, ...] = Field(min_length=1)
+    flow_log_retention_days: int
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        try:
+            net = ipaddress.IPv4Network(value, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"is not a valid IPv4 CIDR ({exc})") from None
+        if not net.is_private:
+            raise ValueError("must be a private (RFC 1918) range")
+        if not 16 <= net.prefixlen <= 24:
+            raise ValueError("prefix length must be between /16 and /24 (VPC limits, room for subnets)")
+        return value
+
+    @field_validator("interface_endpoints")
+    @classmethod
+    def _endpoints(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        known = interface_endpoint_catalog()["endpoints"]
+        unknown = [name for name in value if name not in known]
+        if unknown:
+            raise ValueError(f"unknown endpoint {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        if len(set(value)) != len(value):
+            raise ValueError("lists an endpoint twice")
+        return value
+
+    _retention = field_validator("flow_log_retention_days")(_check_retention)
+
+    @model_validator(mode="after")
+    def _subnets_fit(self) -> NetworkConfig:
+        vpc_prefix = ipaddress.IPv4Network(self.vpc_cidr).prefixlen
+        if self.subnet_mask <= vpc_prefix or 2 ** (self.subnet_mask - vpc_prefix) < self.az_count:
+            raise ValueError(
+                f"subnet_mask: /{self.subnet_mask} leaves no room for {self.az_count} subnet(s) "
+                f"in {self.vpc_cidr}"
+            )
+        return self
+
+    @property
+    def monthly_endpoint_cost_usd(self) -> float:
+        """Fixed monthly price of the interface endpoints of this profile (data processing extra)."""
+        catalog = interface_endpoint_catalog()
+        hourly = catalog["hourly_usd_per_az"] * catalog["hours_per_month"]
+        return round(len(self.interface_endpoints) * self.az_count * hourly, 2)
+
+
+class StreamingConfig(_Model):
+    shard_count: int = Field(ge=1, le=50, description="Provisioned Kinesis shards (~USD 11/shard-month).")
+    retention_hours: int = Field(ge=24, le=8760)
+    buffer_interval_seconds: int = Field(ge=0, le=900)
+    buffer_size_mib: int = Field(ge=1, le=128)
+
+
+class DataLakeConfig(_Model):
+    noncurrent_version_expiration_days: int = Field(ge=1, le=3650)
+    transition_to_infrequent_access_days: int = Field(ge=30, le=3650)
+    athena_bytes_scanned_cutoff_mb: int = Field(ge=10, description="Per-query scan limit (Athena minimum 10 MB).")
+    crawler_schedule: str | None = None
+    streaming: StreamingConfig
+
+    _schedule = field_validator("crawler_schedule")(_check_schedule)
+
+
+class BudgetConfig(_Model):
+    monthly_limit_usd: float = Field(gt=0, le=1_000_000)
+    sagemaker_monthly_limit_usd: float = Field(gt=0, le=1_000_000)
+    actual_threshold_percent: float = Field(gt=0, le=1000)
+    forecast_threshold_percent: float = Field(gt=0, le=1000)
+
+    @model_validator(mode="after")
+    def _sagemaker_within_total(self) -> BudgetConfig:
+        if self.sagemaker_monthly_limit_usd > self.monthly_limit_usd:
+            raise ValueError("sagemaker_monthly_limit_usd: must not exceed monthly_limit_usd")
+        return self
+
+
+class GovernanceConfig(_Model):
+    trail_log_retention_days: int
+    audit_object_lock_days: int = Field(ge=1, le=36500)
+    budget: BudgetConfig
+    cost_anomaly_detection: bool
+    anomaly_threshold_usd: float = Field(gt=0)
+
+    _retention = field_validator("trail_log_retention_days")(_check_retention)
+
+
+class InferenceConfig(_Model):
+    """Endpoint sizing, validated here so the Inference stack never receives an impossible shape."""
+
+    instance_type: str
+    min_capacity: int = Field(ge=1, le=100)
+    max_capacity: int = Field(ge=1, le=100)
+
+    @field_validator("instance_type")
+    @classmethod
+    def _instance_type(cls, value: str) -> str:
+        if not _INSTANCE_TYPE.match(value):
+            raise ValueError("must be a SageMaker instance type such as 'ml.m5.large'")
+        return value
+
+    @model_validator(mode="after")
+    def _capacity(self) -> InferenceConfig:
+        if self.min_capacity > self.max_capacity:
+            raise ValueError(
+                f"min_capacity: {self.min_capacity} must not exceed max_capacity ({self.max_capacity})"
+            )
+        return self
+
+
+class TagsConfig(_Model):
+    owner: str = Field(min_length=1, max_length=256)
+    cost_center: str = Field(min_length=1, max_length=256)
+
+
+Environment = Literal["sandbox", "staging", "production"]
+RemovalChoice = Literal["retain", "destroy"]
+
+
+class PlatformConfig(_Model):
+    project_name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,19}$")]
+    environment: Environment
+    account: Annotated[str, Field(pattern=r"^\d{12}$")] | None = None
+    region: str | None = None
+    alert_email: str
+    removal_policy: RemovalChoice = Field(
+        description="'destroy' is an explicit sandbox opt-in to clean teardown; production retains data.")
+    log_retention_days: int
+    tags: TagsConfig
+    network: NetworkConfig
+    data_lake: DataLakeConfig
+    governance: GovernanceConfig
+    inference: InferenceConfig
+
+    _retention = field_validator("log_retention_days")(_check_retention)
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if not re.match(r"^[a-z]{2}(-[a-z]+)+-\d$", value):
+            raise ValueError(f"{value!r} is not a region name like 'eu-west-1'")
+        if value not in known_regions():
+            raise ValueError(f"{value!r} is not an AWS commercial region (config/data/regions.json)")
+        return value
+
+    @field_validator("alert_email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if not _EMAIL.match(value):
+            raise ValueError(f"{value!r} is not an email address")
+        return value
+
+    @model_validator(mode="after")
+    def _production_guarantees(self) -> PlatformConfig:
+        """What the production profile promises, refused at synth time rather than found in review."""
+        if self.environment != "production":
+            return self
+        rules = [
+            (self.removal_policy == "retain", "removal_policy", "production must be 'retain'"),
+            (self.network.az_count >= 2, "network.az_count", "production needs at least 2 AZs"),
+            (self.inference.min_capacity >= 2, "inference.min_capacity", "production needs at least 2 instances"),
+            (self.inference.max_capacity > self.inference.min_capacity, "inference.max_capacity",
+             "production needs max_capacity > min_capacity"),
+            (self.log_retention_days >= 365, "log_retention_days", "production keeps logs at least 365 days"),
+            (self.governance.trail_log_retention_days >= 365, "governance.trail_log_retention_days",
+             "production keeps logs at least 365 days"),
+            (self.network.flow_log_retention_days >= 365, "network.flow_log_retention_days",
+             "production keeps logs at least 365 days"),
+        ]
+        for ok, field, rule in rules:
+            if not ok:
+                raise ValueError(f"{field}: {rule}")
+        return self
+
+    @property
+    def stage_name(self) -> str:
+        """The cdk.Stage id, e.g. ``Sandbox``: names the stacks, never the logical ids inside them."""
+        return self.environment.capitalize()
+
+    @property
+    def destroy_on_delete(self) -> bool:
+        return self.removal_policy == "destroy"
+
+    @property
+    def cost_allocation_tags(self) -> dict[str, str]:
+        return {
+            "project": self.project_name,
+            "environment": self.environment,
+            "owner": self.tags.owner,
+            "cost-center": self.tags.cost_center,
+        }
+
+
+_FIELD_PREFIX = re.compile(r"^[a-z_][a-z0-9_.]*: ")
+
+
+def _format(error: ValidationError, source: str) -> str:
+    """The first problem as ``source: section.field: rule``, counting any others, on one line.
+
+    Rules checked across fields (model validators) start their message with the field they
+    blame, so the result always names one field.
+    """
+    first = error.errors()[0]
+    loc = ".".join(str(part) for part in first["loc"])
+    if first["type"] == "extra_forbidden":
+        message = f"{loc}: unknown key (check the spelling against config/sandbox.yaml)"
+    elif first["type"] == "missing":
+        message = f"{loc}: is required"
+    else:
+        rule = first["msg"].removeprefix("Value error, ")
+        if _FIELD_PREFIX.match(rule):
+            message = f"{loc}.{rule}" if loc else rule
+        else:
+            message = f"{loc}: {rule}"
+    more = len(error.errors()) - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"{source}: {message}{suffix}"
+
+
+def resolve_profile_path(profile: str | None, config_path: str | None) -> Path:
+    """``-c config=PATH`` wins over ``-c profile=NAME``; the default profile is ``sandbox``."""
+    if config_path:
+        path = Path(config_path)
+        if not path.is_file():
+            raise ConfigError(f"config: file {config_path!r} does not exist")
+        return path
+    name = profile or DEFAULT_PROFILE
+    available = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+    if name not in available:
+        raise ConfigError(f"profile: unknown profile {name!r} (available: {', '.join(available)})")
+    return CONFIG_DIR / f"{name}.yaml"
+
+
+def parse_settings(raw: Any, source: str = "config") -> PlatformConfig:
+    """Validate an already-parsed mapping (the YAML document) into a frozen config."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: the file must hold a mapping of settings, not {type(raw).__name__}")
+    try:
+        return PlatformConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format(exc, source)) from None
+
+
+def load_settings(profile: str | None = None, config_path: str | None = None) -> PlatformConfig:
+    path = resolve_profile_path(profile, config_path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path.name}: not valid YAML{at}") from None
+    return parse_settings(raw, source=path.name)

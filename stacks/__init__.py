@@ -1,0 +1,1 @@
+"""Thin stacks: each composes components and wires them to the others."""

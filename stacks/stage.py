@@ -1,0 +1,29 @@
+"""One stage composes every stack; the same stage serves the sandbox and the pipeline's stages."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from config.settings import PlatformConfig
+from stacks.network_stack import NetworkStack
+
+
+class PlatformStage(cdk.Stage):
+    """The whole platform for one profile. Stack ids are short and environment-free; stack *names*
+    carry project and environment so two copies can live in one account."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: PlatformConfig,
+                 env: cdk.Environment | None = None) -> None:
+        super().__init__(scope, construct_id, env=env)
+        removal = cdk.RemovalPolicy.DESTROY if config.destroy_on_delete else cdk.RemovalPolicy.RETAIN
+
+        def name(stack_id: str) -> str:
+            return f"{config.project_name}-{config.environment}-{stack_id}"
+
+        self.network = NetworkStack(
+            self, "Network", stack_name=name("Network"), config=config, removal_policy=removal,
+            description="ML platform network: isolated VPC, VPC endpoints, flow logs (MLA-C01 3.2, 4.3)",
+        )
+        for key, value in config.cost_allocation_tags.items():
+            cdk.Tags.of(self).add(key, value)

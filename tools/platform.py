@@ -1,0 +1,77 @@
+"""Build the platform in-process for tools and tests: the same stage ``app.py`` builds, without plugins.
+
+Tests and tools assert on ``Pack().validate_scope(stage)`` instead of failing synth on the first
+finding, and skip CDK's built-in template validation (``CDK_VALIDATION=false``) for speed; the real
+``make synth`` keeps both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import cx_api
+from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks
+
+from app import cdk_json_context
+from config.settings import PlatformConfig, load_settings
+from stacks.stage import PlatformStage
+
+NAG_PACKS: tuple[type[NagPack], ...] = (AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks)
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    config: PlatformConfig
+    stage: PlatformStage
+    assembly: cx_api.CloudAssembly
+    outdir: Path
+
+    @property
+    def stacks(self) -> dict[str, cdk.Stack]:
+        return {child.node.id: child for child in self.stage.node.children if isinstance(child, cdk.Stack)}
+
+    def template(self, stack_id: str) -> dict[str, object]:
+        artifact = self.assembly.get_stack_artifact(self.stacks[stack_id].artifact_id)
+        return dict(artifact.template)
+
+    def template_path(self, stack_id: str) -> Path:
+        artifact = self.assembly.get_stack_artifact(self.stacks[stack_id].artifact_id)
+        return Path(artifact.template_full_path)
+
+
+def synthesize(config: PlatformConfig, outdir: Path) -> Synthesized:
+    app = cdk.App(context=cdk_json_context(), outdir=str(outdir))
+    stage = PlatformStage(app, config.stage_name, config=config)
+    app.synth()
+    return Synthesized(config=config, stage=stage, assembly=stage.synth(), outdir=outdir)
+
+
+def nag_findings(scope: PlatformStage) -> list[tuple[str, str, str]]:
+    """Every unacknowledged finding of every pack as (rule, construct path, description)."""
+    findings = []
+    for pack in NAG_PACKS:
+        report = pack().validate_scope(scope)
+        for violation in report.violations:
+            for resource in violation.violating_resources:
+                findings.append((violation.rule_name, resource.construct_path or "", violation.description))
+    return sorted(set(findings))
+
+
+def main() -> int:
+    import sys
+    import tempfile
+
+    profile = sys.argv[1] if len(sys.argv) > 1 else None
+    with tempfile.TemporaryDirectory() as tmp:
+        built = synthesize(load_settings(profile), Path(tmp))
+        findings = nag_findings(built.stage)
+    for rule, path, description in findings:
+        print(f"{rule}  {path}\n    {description.splitlines()[0][:160]}")
+    print(f"{len(findings)} unacknowledged finding(s)")
+    return 1 if findings else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
