@@ -44,14 +44,21 @@ def allow_logs(key: kms.IKey) -> None:
     )
 
 
-def allow_service(key: kms.IKey, *, sid: str, service: str, actions: list[str]) -> None:
-    """Let an AWS service use the key on behalf of this account only (``aws:SourceAccount``)."""
+def allow_service(key: kms.IKey, *, sid: str, service: str, actions: list[str],
+                  source_account_condition: bool = True) -> None:
+    """Let an AWS service use the key, on behalf of this account only where the service says so.
+
+    ``source_account_condition=False`` is for services whose KMS requests do not carry
+    ``aws:SourceAccount`` (EventBridge delivering to an encrypted topic, for one): the condition would
+    silently drop every message. The topic policy still fences those services to this account.
+    """
+    conditions = {"StringEquals": {"aws:SourceAccount": cdk.Stack.of(key).account}} if source_account_condition else None
     key.add_to_resource_policy(
         iam.PolicyStatement(
             sid=sid,
             principals=[iam.ServicePrincipal(service)],
             actions=actions,
             resources=["*"],
-            conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(key).account}},
+            conditions=conditions,
         )
     )

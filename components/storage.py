@@ -7,7 +7,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from components.compliance import acknowledge
+from components.compliance import acknowledge, skip_checkov
 
 _REPLICATION_REASON = (
     "Single-region platform: cross-region replication is a disaster-recovery choice a team makes "
@@ -90,6 +90,8 @@ class SecureBucket(Construct):
                  "NIST.800.53.R5-S3BucketLoggingEnabled", "PCI.DSS.321-S3BucketLoggingEnabled"],
                 "This is the server access log bucket; logging it into itself would loop.",
             )
+            skip_checkov(self.bucket, "CKV_AWS_18",
+                         "This is the server access log bucket; logging it into itself would loop.")
             acknowledge(
                 self.bucket,
                 ["HIPAA.Security-S3DefaultEncryptionKMS", "NIST.800.53.R5-S3DefaultEncryptionKMS",

@@ -78,12 +78,6 @@ def _check_retention(days: int) -> int:
     return days
 
 
-def _check_schedule(value: str | None) -> str | None:
-    if value is not None and not _SCHEDULE.match(value):
-        raise ValueError("must be an EventBridge expression: 'rate(N unit)' or 'cron(m h dom mon dow y)'")
-    return value
-
-
 class NetworkConfig(_Model):
     vpc_cidr: str = Field(description="Literal private IPv4 CIDR of the VPC, /16 to /24.")
     az_count: int = Field(ge=1, le=3, description="Availability Zones used (endpoints cost per AZ).")
@@ -149,7 +143,12 @@ class DataLakeConfig(_Model):
     crawler_schedule: str | None = None
     streaming: StreamingConfig
 
-    _schedule = field_validator("crawler_schedule")(_check_schedule)
+    @field_validator("crawler_schedule")
+    @classmethod
+    def _cron_only(cls, value: str | None) -> str | None:
+        if value is not None and not (value.startswith("cron(") and _SCHEDULE.match(value)):
+            raise ValueError("Glue crawlers take only 'cron(m h dom mon dow y)' schedules (or null for on demand)")
+        return value
 
 
 class BudgetConfig(_Model):

@@ -5,7 +5,10 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
+from components.compliance import CdkProviderExceptions
 from config.settings import PlatformConfig
+from stacks.data_lake_stack import DataLakeStack
+from stacks.governance_stack import GovernanceStack
 from stacks.network_stack import NetworkStack
 
 
@@ -25,5 +28,16 @@ class PlatformStage(cdk.Stage):
             self, "Network", stack_name=name("Network"), config=config, removal_policy=removal,
             description="ML platform network: isolated VPC, VPC endpoints, flow logs (MLA-C01 3.2, 4.3)",
         )
+        self.data_lake = DataLakeStack(
+            self, "DataLake", stack_name=name("DataLake"), config=config, removal_policy=removal,
+            termination_protection=True,
+            description="ML platform data lake (stateful): KMS, S3 zones, Glue, Athena, Kinesis/Firehose (MLA-C01 1.1, 4.3)",
+        )
+        self.governance = GovernanceStack(
+            self, "Governance", stack_name=name("Governance"), config=config, lake=self.data_lake.lake,
+            removal_policy=removal, termination_protection=True,
+            description="ML platform governance (stateful): CloudTrail, alerts, Budgets, cost anomalies (MLA-C01 4.2, 4.3)",
+        )
+        cdk.Aspects.of(self).add(CdkProviderExceptions())
         for key, value in config.cost_allocation_tags.items():
             cdk.Tags.of(self).add(key, value)

@@ -1,0 +1,54 @@
+"""The S3/KMS data lake: raw, curated and artifact zones plus their access-log bucket (exam 1.1, 4.3)."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from components.encryption import allow_logs, platform_key
+from components.exam import demonstrates
+from components.storage import SecureBucket
+from config.settings import DataLakeConfig
+
+
+class DataLake(Construct):
+    """One CMK for the lake, three zone buckets and the access-log bucket they log into.
+
+    ``raw`` takes data as it arrives (batch uploads, the Firehose stream); ``curated`` holds cleaned,
+    query-ready data (the Glue crawler's target); ``artifacts`` holds pipeline outputs, models,
+    baselines, data capture and Athena results.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: DataLakeConfig,
+                 access_log_retention_days: int, removal_policy: cdk.RemovalPolicy) -> None:
+        super().__init__(scope, construct_id)
+        self.key = platform_key(self, "Key", removal_policy=removal_policy,
+                                description="Encrypts the data lake: buckets, stream, catalog logs, query results")
+        allow_logs(self.key)
+        demonstrates(self.key, ["1.3", "4.3"], "A customer-managed, rotating key encrypts every zone of the lake.")
+        self.access_logs = SecureBucket(
+            self, "AccessLogs", encryption_key=None, access_logs_bucket=None, removal_policy=removal_policy,
+            noncurrent_version_expiration_days=config.noncurrent_version_expiration_days,
+            expiration_days=access_log_retention_days,
+        ).bucket
+        demonstrates(self.access_logs, ["4.3"], "Server access logs of every lake bucket, for audits.")
+
+        def zone(construct_id: str, why: str) -> s3.Bucket:
+            bucket = SecureBucket(
+                self, construct_id, encryption_key=self.key, access_logs_bucket=self.access_logs,
+                removal_policy=removal_policy,
+                noncurrent_version_expiration_days=config.noncurrent_version_expiration_days,
+                transition_to_infrequent_access_days=config.transition_to_infrequent_access_days,
+            ).bucket
+            demonstrates(bucket, ["1.1", "4.3"], why)
+            return bucket
+
+        self.raw = zone("Raw", "Landing zone for batch and streaming ingestion, SSE-KMS, versioned.")
+        self.curated = zone("Curated", "Cleaned, query-ready data that the Glue crawler catalogs for Athena.")
+        self.artifacts = zone("Artifacts", "Pipeline outputs, model artifacts, baselines and endpoint data capture.")
+
+    @property
+    def zones(self) -> dict[str, s3.IBucket]:
+        """The data buckets by zone name (what CloudTrail records data events on)."""
+        return {"raw": self.raw, "curated": self.curated, "artifacts": self.artifacts}
