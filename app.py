@@ -46,7 +46,14 @@ def main() -> int:
         NIST80053R5Checks(app),
         PCIDSS321Checks(app),
     )
-    app.synth()
+    try:
+        app.synth()
+    except RuntimeError as error:  # jsii surfaces the policy-validation failure as a RuntimeError
+        if "ValidationFailed" not in str(error):
+            raise
+        # The packs already printed each finding with its construct path and rule id above.
+        print("error: synthesis refused: unacknowledged rule-pack findings (listed above)", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -7,6 +7,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -63,20 +64,26 @@ class StreamingIngestion(Construct):
             "The platform encrypts the stream with the lake's customer-managed key (rotation, key policy, "
             "audit) on purpose, not the AWS-managed aws/kinesis key.",
         )
-        self.delivery_stream = firehose.DeliveryStream(
+        log_stream = logs.LogStream(self, "DeliveryLogStream", log_group=log_group, removal_policy=removal_policy)
+        self.delivery_stream = firehose.CfnDeliveryStream(
             self, "DeliveryStream",
-            source=firehose.KinesisStreamSource(self.stream),
-            role=role.locked,
-            destination=firehose.S3Bucket(
-                destination,
-                role=role.locked,
-                data_output_prefix=DATA_PREFIX,
+            delivery_stream_type="KinesisStreamAsSource",
+            kinesis_stream_source_configuration=firehose.CfnDeliveryStream.KinesisStreamSourceConfigurationProperty(
+                kinesis_stream_arn=self.stream.stream_arn, role_arn=role.role.role_arn),
+            extended_s3_destination_configuration=firehose.CfnDeliveryStream.ExtendedS3DestinationConfigurationProperty(
+                bucket_arn=destination.bucket_arn,
+                role_arn=role.role.role_arn,
+                prefix=DATA_PREFIX,
                 error_output_prefix=ERROR_PREFIX,
-                buffering_interval=cdk.Duration.seconds(config.buffer_interval_seconds),
-                buffering_size=cdk.Size.mebibytes(config.buffer_size_mib),
-                compression=firehose.Compression.GZIP,
-                encryption_key=key,
-                logging_config=firehose.EnableLogging(log_group),
+                buffering_hints=firehose.CfnDeliveryStream.BufferingHintsProperty(
+                    interval_in_seconds=config.buffer_interval_seconds, size_in_m_bs=config.buffer_size_mib),
+                compression_format="GZIP",
+                encryption_configuration=firehose.CfnDeliveryStream.EncryptionConfigurationProperty(
+                    kms_encryption_config=firehose.CfnDeliveryStream.KMSEncryptionConfigProperty(
+                        awskms_key_arn=key.key_arn)),
+                cloud_watch_logging_options=firehose.CfnDeliveryStream.CloudWatchLoggingOptionsProperty(
+                    enabled=True, log_group_name=log_group.log_group_name,
+                    log_stream_name=log_stream.log_stream_name),
             ),
         )
         self.delivery_stream.node.add_dependency(role.policy)

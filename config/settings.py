@@ -268,6 +268,15 @@ class PlatformConfig(_Model):
         """The cdk.Stage id, e.g. ``Sandbox``: names the stacks, never the logical ids inside them."""
         return self.environment.capitalize()
 
+    def stack_name(self, stack_id: str) -> str:
+        """CloudFormation stack name: project and environment, so two copies can share an account."""
+        return f"{self.project_name}-{self.environment}-{stack_id}"
+
+    @property
+    def name_prefix(self) -> str:
+        """Prefix of the few physical names AWS requires (Glue, Athena, anomaly monitor)."""
+        return f"{self.project_name}-{self.environment}"
+
     @property
     def destroy_on_delete(self) -> bool:
         return self.removal_policy == "destroy"

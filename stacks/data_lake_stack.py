@@ -21,7 +21,7 @@ class DataLakeStack(cdk.Stack):
         self.lake = DataLake(self, "Lake", config=lake_config, access_log_retention_days=config.log_retention_days,
                              removal_policy=removal_policy)
         self.catalog = LakeCatalog(
-            self, "Catalog", name_prefix=f"{config.project_name}-{config.environment}", key=self.lake.key,
+            self, "Catalog", name_prefix=config.name_prefix, key=self.lake.key,
             curated=self.lake.curated, results=self.lake.artifacts, crawler_schedule=lake_config.crawler_schedule,
             bytes_scanned_cutoff_mb=lake_config.athena_bytes_scanned_cutoff_mb,
             destroy_results_on_delete=removal_policy == cdk.RemovalPolicy.DESTROY,

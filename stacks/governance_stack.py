@@ -28,5 +28,5 @@ class GovernanceStack(cdk.Stack):
         self.alerts = AlertsTopic(self, "Alerts", email=config.alert_email, removal_policy=removal_policy)
         self.costs = CostControls(
             self, "Costs", config=governance, topic=self.alerts.topic, email=config.alert_email,
-            project=config.project_name, name_prefix=f"{config.project_name}-{config.environment}",
+            project=config.project_name, name_prefix=config.name_prefix,
         )

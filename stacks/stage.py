@@ -12,6 +12,10 @@ from stacks.governance_stack import GovernanceStack
 from stacks.network_stack import NetworkStack
 
 
+# Stacks that hold data: termination protection on, Retain in production (controls 40, 41).
+STATEFUL_STACKS = ("DataLake", "Governance")
+
+
 class PlatformStage(cdk.Stage):
     """The whole platform for one profile. Stack ids are short and environment-free; stack *names*
     carry project and environment so two copies can live in one account."""
@@ -21,21 +25,18 @@ class PlatformStage(cdk.Stage):
         super().__init__(scope, construct_id, env=env)
         removal = cdk.RemovalPolicy.DESTROY if config.destroy_on_delete else cdk.RemovalPolicy.RETAIN
 
-        def name(stack_id: str) -> str:
-            return f"{config.project_name}-{config.environment}-{stack_id}"
-
         self.network = NetworkStack(
-            self, "Network", stack_name=name("Network"), config=config, removal_policy=removal,
+            self, "Network", stack_name=config.stack_name("Network"), config=config, removal_policy=removal,
             description="ML platform network: isolated VPC, VPC endpoints, flow logs (MLA-C01 3.2, 4.3)",
         )
         self.data_lake = DataLakeStack(
-            self, "DataLake", stack_name=name("DataLake"), config=config, removal_policy=removal,
-            termination_protection=True,
+            self, "DataLake", stack_name=config.stack_name("DataLake"), config=config, removal_policy=removal,
+            termination_protection="DataLake" in STATEFUL_STACKS,
             description="ML platform data lake (stateful): KMS, S3 zones, Glue, Athena, Kinesis/Firehose (MLA-C01 1.1, 4.3)",
         )
         self.governance = GovernanceStack(
-            self, "Governance", stack_name=name("Governance"), config=config, lake=self.data_lake.lake,
-            removal_policy=removal, termination_protection=True,
+            self, "Governance", stack_name=config.stack_name("Governance"), config=config, lake=self.data_lake.lake,
+            removal_policy=removal, termination_protection="Governance" in STATEFUL_STACKS,
             description="ML platform governance (stateful): CloudTrail, alerts, Budgets, cost anomalies (MLA-C01 4.2, 4.3)",
         )
         cdk.Aspects.of(self).add(CdkProviderExceptions())

@@ -1,0 +1,81 @@
+# Every command a user or CI runs. `make help` lists them.
+#   make synth                      synthesize the sandbox profile (default)
+#   make synth PROFILE=production   another profile;  make synth CONFIG=path/to/profile.yaml
+#   make test                       the whole quality gate (what CI runs)
+
+PROFILE ?= sandbox
+CONFIG  ?=
+PYTHON  ?= python3
+VENV    := .venv
+CHECKOV_VENV := .venv-checkov
+PY      := $(VENV)/bin/python
+CDK     := npx --no-install cdk
+CONTEXT := -c profile=$(PROFILE) $(if $(CONFIG),-c config=$(CONFIG))
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_CLI_TELEMETRY := true
+export CDK_DISABLE_VERSION_CHECK := 1
+export SAGEMAKER_TELEMETRY_OPT_OUT := true
+
+.DEFAULT_GOAL := help
+.PHONY: help setup synth test lint typecheck unit bench bootstrap diff deploy destroy docs clean
+
+help: ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+	@echo "  Variables: PROFILE=sandbox|production (default sandbox), CONFIG=path/to/profile.yaml"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed ## Create the virtual environments and node_modules (once)
+
+synth: setup ## Synthesize every stack of PROFILE into cdk.out with the cdk-nag packs on, then summarize
+	$(CDK) synth --quiet $(CONTEXT)
+	$(PY) -m tools.summary cdk.out
+
+lint: setup ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup ## mypy over all code
+	$(VENV)/bin/mypy
+
+unit: setup ## pytest only (assertions, snapshots, cdk-nag, cfn-lint, checkov)
+	$(VENV)/bin/pytest
+
+test: lint typecheck unit ## The whole quality gate: lint, types, tests and compliance, both profiles
+
+bench: setup ## Wall time of a cold synth of all stacks and of the test run
+	$(PY) -m tools.bench
+
+docs: setup ## Regenerate the exam coverage report and the compliance register
+	$(PY) -m tools.reports --write
+
+bootstrap: setup ## One-time per account/region: cdk bootstrap (needs AWS credentials)
+	$(CDK) bootstrap $(CONTEXT)
+
+diff: setup ## Compare PROFILE with what is deployed (needs AWS credentials)
+	$(CDK) diff '**' $(CONTEXT)
+
+deploy: setup ## Deploy every stack of PROFILE (needs AWS credentials and a bootstrapped account)
+	$(CDK) deploy '**' $(CONTEXT) --require-approval broadening
+
+destroy: setup ## Tear PROFILE down (needs AWS credentials); stateful stacks lose termination protection first
+	$(PY) -m tools.teardown $(CONTEXT)
+	$(CDK) destroy '**' $(CONTEXT) --force
+
+clean: ## Remove build output (keeps the virtual environments)
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

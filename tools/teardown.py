@@ -1,0 +1,51 @@
+"""First half of `make destroy`: lift termination protection from the profile's stateful stacks.
+
+Stateful stacks are protected on every profile (control 40), so a teardown has to say so
+explicitly. Production refuses unless CONFIRM_PRODUCTION_TEARDOWN=yes is set. Data the profile
+retains (all of it in production; the audit bucket everywhere) stays in the account after
+`cdk destroy`; README.md explains how to remove it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from config import ConfigError, load_settings
+from stacks.stage import STATEFUL_STACKS
+
+
+def _context(argv: list[str]) -> dict[str, str]:
+    """The ``-c key=value`` pairs the Makefile passes to the CDK CLI."""
+    pairs = [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "-c"]
+    return dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+
+
+def main(argv: list[str]) -> int:
+    context = _context(argv)
+    try:
+        config = load_settings(context.get("profile"), context.get("config") or None)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if config.environment == "production" and os.environ.get("CONFIRM_PRODUCTION_TEARDOWN") != "yes":
+        print("error: refusing to tear down production; set CONFIRM_PRODUCTION_TEARDOWN=yes to proceed",
+              file=sys.stderr)
+        return 1
+    import boto3  # only here: nothing else in the project talks to AWS
+
+    cloudformation = boto3.client("cloudformation", region_name=config.region)
+    for stack_id in STATEFUL_STACKS:
+        name = config.stack_name(stack_id)
+        try:
+            cloudformation.update_termination_protection(EnableTerminationProtection=False, StackName=name)
+            print(f"termination protection lifted: {name}")
+        except cloudformation.exceptions.ClientError as error:
+            if "does not exist" not in str(error):
+                raise
+            print(f"not deployed, nothing to lift: {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
