@@ -27,20 +27,27 @@ class AlertsTopic(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, email: str, removal_policy: cdk.RemovalPolicy) -> None:
         super().__init__(scope, construct_id)
         account = cdk.Stack.of(self).account
-        self.key = platform_key(self, "Key", description="Encrypts the platform alerts topic",
-                                removal_policy=removal_policy)
+        self.key = platform_key(
+            self, "Key", description="Encrypts the platform alerts topic", removal_policy=removal_policy
+        )
         self.topic = sns.Topic(self, "Topic", display_name="ML platform alerts", master_key=self.key, enforce_ssl=True)
         for service, carries_source_account in PUBLISHERS.items():
             name = service.split(".")[0].capitalize()
-            allow_service(self.key, sid=f"Allow{name}ToPublishEncrypted", service=service,
-                          actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                          source_account_condition=carries_source_account)
-            self.topic.add_to_resource_policy(iam.PolicyStatement(
-                sid=f"Allow{name}ToPublish",
-                principals=[iam.ServicePrincipal(service)],
-                actions=["sns:Publish"],
-                resources=[self.topic.topic_arn],
-                conditions={"StringEquals": {"aws:SourceAccount": account}},
-            ))
+            allow_service(
+                self.key,
+                sid=f"Allow{name}ToPublishEncrypted",
+                service=service,
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                source_account_condition=carries_source_account,
+            )
+            self.topic.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=f"Allow{name}ToPublish",
+                    principals=[iam.ServicePrincipal(service)],
+                    actions=["sns:Publish"],
+                    resources=[self.topic.topic_arn],
+                    conditions={"StringEquals": {"aws:SourceAccount": account}},
+                )
+            )
         self.topic.add_subscription(subscriptions.EmailSubscription(email))
         demonstrates(self.topic, ["4.2"], "One encrypted channel for cost, alarm and pipeline notifications.")

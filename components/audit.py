@@ -25,58 +25,99 @@ class AuditTrail(Construct):
     records outlive the platform, whatever the profile's teardown choice.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, data_buckets: Sequence[s3.IBucket],
-                 access_logs_bucket: s3.IBucket, object_lock_days: int, noncurrent_version_expiration_days: int,
-                 log_retention_days: int, removal_policy: cdk.RemovalPolicy) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        data_buckets: Sequence[s3.IBucket],
+        access_logs_bucket: s3.IBucket,
+        object_lock_days: int,
+        noncurrent_version_expiration_days: int,
+        log_retention_days: int,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         trails_arn = f"arn:{stack.partition}:cloudtrail:*:{stack.account}:trail/*"
-        self.key = platform_key(self, "Key", description="Encrypts the CloudTrail audit trail and its log group",
-                                removal_policy=removal_policy)
+        self.key = platform_key(
+            self,
+            "Key",
+            description="Encrypts the CloudTrail audit trail and its log group",
+            removal_policy=removal_policy,
+        )
         allow_logs(self.key)
-        self.key.add_to_resource_policy(iam.PolicyStatement(
-            sid="AllowCloudTrailToEncryptLogs",
-            principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
-            actions=["kms:GenerateDataKey*"],
-            resources=["*"],
-            conditions={
-                "StringEquals": {"aws:SourceAccount": stack.account},
-                "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": trails_arn},
-            },
-        ))
-        self.key.add_to_resource_policy(iam.PolicyStatement(
-            sid="AllowCloudTrailToDescribeKey",
-            principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
-            actions=["kms:DescribeKey"],
-            resources=["*"],
-            conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-        ))
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudTrailToEncryptLogs",
+                principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
+                actions=["kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": trails_arn},
+                },
+            )
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudTrailToDescribeKey",
+                principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
+                actions=["kms:DescribeKey"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            )
+        )
         self.bucket = SecureBucket(
-            self, "Bucket", encryption_key=self.key, access_logs_bucket=access_logs_bucket,
-            removal_policy=cdk.RemovalPolicy.RETAIN, object_lock_days=object_lock_days,
+            self,
+            "Bucket",
+            encryption_key=self.key,
+            access_logs_bucket=access_logs_bucket,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+            object_lock_days=object_lock_days,
             noncurrent_version_expiration_days=max(noncurrent_version_expiration_days, object_lock_days),
         ).bucket
         demonstrates(self.bucket, ["4.3"], "Audit logs under Object Lock (governance mode): tamper-resistant evidence.")
-        trail_condition = {"StringEquals": {"aws:SourceAccount": stack.account}, "ArnLike": {"aws:SourceArn": trails_arn}}
-        self.bucket.add_to_resource_policy(iam.PolicyStatement(
-            sid="CloudTrailAclCheck", principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
-            actions=["s3:GetBucketAcl"], resources=[self.bucket.bucket_arn], conditions=trail_condition,
-        ))
-        self.bucket.add_to_resource_policy(iam.PolicyStatement(
-            sid="CloudTrailWrite", principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
-            actions=["s3:PutObject"], resources=[self.bucket.arn_for_objects(f"AWSLogs/{stack.account}/*")],
-            conditions=trail_condition,
-        ))
-        self.log_group = encrypted_log_group(self, "LogGroup", key=self.key, retention_days=log_retention_days,
-                                             removal_policy=removal_policy)
+        trail_condition = {
+            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnLike": {"aws:SourceArn": trails_arn},
+        }
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudTrailAclCheck",
+                principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
+                actions=["s3:GetBucketAcl"],
+                resources=[self.bucket.bucket_arn],
+                conditions=trail_condition,
+            )
+        )
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudTrailWrite",
+                principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
+                actions=["s3:PutObject"],
+                resources=[self.bucket.arn_for_objects(f"AWSLogs/{stack.account}/*")],
+                conditions=trail_condition,
+            )
+        )
+        self.log_group = encrypted_log_group(
+            self, "LogGroup", key=self.key, retention_days=log_retention_days, removal_policy=removal_policy
+        )
         logs_role = ServiceRole(
-            self, "LogsRole", service="cloudtrail.amazonaws.com", source_arn=trails_arn,
+            self,
+            "LogsRole",
+            service="cloudtrail.amazonaws.com",
+            source_arn=trails_arn,
             description="CloudTrail delivery into the audit log group",
-            statements=[iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                                            resources=[self.log_group.log_group_arn])],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[self.log_group.log_group_arn]
+                )
+            ],
         )
         self.trail = cloudtrail.CfnTrail(
-            self, "Trail",
+            self,
+            "Trail",
             is_logging=True,
             is_multi_region_trail=True,
             include_global_service_events=True,
@@ -85,15 +126,23 @@ class AuditTrail(Construct):
             s3_bucket_name=self.bucket.bucket_name,
             cloud_watch_logs_log_group_arn=self.log_group.log_group_arn,
             cloud_watch_logs_role_arn=logs_role.role.role_arn,
-            event_selectors=[cloudtrail.CfnTrail.EventSelectorProperty(
-                include_management_events=True,
-                read_write_type="All",
-                data_resources=[cloudtrail.CfnTrail.DataResourceProperty(
-                    type="AWS::S3::Object", values=[bucket.arn_for_objects("") for bucket in data_buckets])],
-            )],
+            event_selectors=[
+                cloudtrail.CfnTrail.EventSelectorProperty(
+                    include_management_events=True,
+                    read_write_type="All",
+                    data_resources=[
+                        cloudtrail.CfnTrail.DataResourceProperty(
+                            type="AWS::S3::Object", values=[bucket.arn_for_objects("") for bucket in data_buckets]
+                        )
+                    ],
+                )
+            ],
         )
         policy = self.bucket.policy
         assert policy is not None
         self.trail.node.add_dependency(policy, logs_role.policy)
-        demonstrates(self.trail, ["4.2", "4.3"],
-                     "Who did what, where: every API call in every region, plus reads and writes of lake data.")
+        demonstrates(
+            self.trail,
+            ["4.2", "4.3"],
+            "Who did what, where: every API call in every region, plus reads and writes of lake data.",
+        )

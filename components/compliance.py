@@ -15,6 +15,11 @@ from constructs import IConstruct
 
 _MIN_REASON = 25  # "not needed" is not a reason; a reason says why this resource is different
 
+# With this context set, acknowledgments are recorded (as metadata) instead of applied, so a test
+# can run the packs on the raw findings and prove every acknowledgment still matches one.
+AUDIT_CONTEXT = "platform:audit-acknowledgments"
+AUDIT_METADATA = "platform:acknowledgment"
+
 
 def _check_reason(reason: str) -> None:
     if len(reason.strip()) < _MIN_REASON:
@@ -31,8 +36,12 @@ def acknowledge(construct: IConstruct, rule_ids: str | Iterable[str], reason: st
     ids = [rule_ids] if isinstance(rule_ids, str) else list(rule_ids)
     if isinstance(construct, cdk.Stack | cdk.Stage):
         raise ValueError(f"acknowledge on the resource that needs it, not on {construct.node.path}")
+    audit = bool(construct.node.try_get_context(AUDIT_CONTEXT))
     for rule_id in ids:
-        cdk.Validations.of(construct).acknowledge(cdk.Acknowledgment(id=rule_id, reason=reason))
+        if audit:
+            construct.node.add_metadata(AUDIT_METADATA, {"rule": rule_id, "reason": reason})
+        else:
+            cdk.Validations.of(construct).acknowledge(cdk.Acknowledgment(id=rule_id, reason=reason))
 
 
 def skip_checkov(construct: IConstruct, check_id: str, comment: str) -> None:
@@ -73,17 +82,19 @@ def acknowledge_wildcard(policy: IConstruct, resource_arn: str, reason: str) -> 
 # CDK's own singleton custom-resource providers that the platform opts into, and why. Their code and
 # shape belong to aws-cdk-lib; the exceptions below are the only ones they need.
 CDK_PROVIDERS = {
-    "Custom::VpcRestrictDefaultSGCustomResourceProvider":
-        "CDK provider that strips every rule from the VPC default security group (control 3); it calls "
-        "the EC2 API once per deployment and is owned by aws-cdk-lib.",
-    "Custom::S3AutoDeleteObjectsCustomResourceProvider":
-        "CDK provider that empties sandbox buckets on teardown (removal_policy: destroy); it runs only "
-        "during stack deletion and is owned by aws-cdk-lib.",
+    "Custom::VpcRestrictDefaultSGCustomResourceProvider": (
+        "CDK provider that strips every rule from the VPC default security group (control 3); "
+        "it calls the EC2 API once per deployment and is owned by aws-cdk-lib."
+    ),
+    "Custom::S3AutoDeleteObjectsCustomResourceProvider": (
+        "CDK provider that empties sandbox buckets on teardown (removal_policy: destroy); "
+        "it runs only during stack deletion and is owned by aws-cdk-lib."
+    ),
 }
 CDK_PROVIDER_CHECKOV_SKIPS = {
-    "CKV_AWS_115": "no reserved concurrency: invoked only by CloudFormation, once per change",
-    "CKV_AWS_116": "no DLQ: CloudFormation retries and reports failures of custom resources itself",
-    "CKV_AWS_117": "outside the VPC: it must reach the EC2/S3 APIs and holds no data",
+    "CKV_AWS_115": "No reserved concurrency: invoked only by CloudFormation, once per change",
+    "CKV_AWS_116": "No DLQ: CloudFormation retries and reports failures of custom resources itself",
+    "CKV_AWS_117": "Outside the VPC: it must reach the EC2/S3 APIs and holds no data",
 }
 
 
@@ -99,6 +110,6 @@ class CdkProviderExceptions:
             return
         reason = CDK_PROVIDERS[provider.node.id]
         for check_id, why in CDK_PROVIDER_CHECKOV_SKIPS.items():
-            skip_checkov(node, check_id, f"{reason} {why.capitalize()}.")
+            skip_checkov(node, check_id, f"{reason} {why}.")
         # aws-cdk-lib adds an explicit DependsOn on the role next to the GetAtt that implies it.
         node.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})

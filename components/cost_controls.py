@@ -22,8 +22,17 @@ class CostControls(Construct):
     account may hold only one DIMENSIONAL SERVICE monitor and many already have AWS's default one.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: GovernanceConfig, topic: sns.ITopic,
-                 email: str, project: str, name_prefix: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: GovernanceConfig,
+        topic: sns.ITopic,
+        email: str,
+        project: str,
+        name_prefix: str,
+    ) -> None:
         super().__init__(scope, construct_id)
         budget = config.budget
         subscribers = [
@@ -35,44 +44,70 @@ class CostControls(Construct):
             return [
                 budgets.CfnBudget.NotificationWithSubscribersProperty(
                     notification=budgets.CfnBudget.NotificationProperty(
-                        notification_type=kind, comparison_operator="GREATER_THAN",
-                        threshold=threshold, threshold_type="PERCENTAGE"),
+                        notification_type=kind,
+                        comparison_operator="GREATER_THAN",
+                        threshold=threshold,
+                        threshold_type="PERCENTAGE",
+                    ),
                     subscribers=subscribers,
                 )
-                for kind, threshold in (("ACTUAL", budget.actual_threshold_percent),
-                                        ("FORECASTED", budget.forecast_threshold_percent))
+                for kind, threshold in (
+                    ("ACTUAL", budget.actual_threshold_percent),
+                    ("FORECASTED", budget.forecast_threshold_percent),
+                )
             ]
 
         self.total = budgets.CfnBudget(
-            self, "MonthlyBudget",
+            self,
+            "MonthlyBudget",
             budget=budgets.CfnBudget.BudgetDataProperty(
-                budget_type="COST", time_unit="MONTHLY",
-                budget_limit=budgets.CfnBudget.SpendProperty(amount=budget.monthly_limit_usd, unit="USD")),
+                budget_type="COST",
+                time_unit="MONTHLY",
+                budget_limit=budgets.CfnBudget.SpendProperty(amount=budget.monthly_limit_usd, unit="USD"),
+            ),
             notifications_with_subscribers=notifications(),
         )
         demonstrates(self.total, ["4.2"], "AWS Budgets alerts on actual and forecasted monthly spend.")
         self.sagemaker = budgets.CfnBudget(
-            self, "SageMakerBudget",
+            self,
+            "SageMakerBudget",
             budget=budgets.CfnBudget.BudgetDataProperty(
-                budget_type="COST", time_unit="MONTHLY",
+                budget_type="COST",
+                time_unit="MONTHLY",
                 budget_limit=budgets.CfnBudget.SpendProperty(amount=budget.sagemaker_monthly_limit_usd, unit="USD"),
-                cost_filters={"Service": ["Amazon SageMaker"]}),
+                cost_filters={"Service": ["Amazon SageMaker"]},
+            ),
             notifications_with_subscribers=notifications(),
         )
-        demonstrates(self.sagemaker, ["4.2"], "A SageMaker-only budget: training and endpoints are the big variable cost.")
+        demonstrates(
+            self.sagemaker, ["4.2"], "A SageMaker-only budget: training and endpoints are the big variable cost."
+        )
         self.anomaly_monitor: ce.CfnAnomalyMonitor | None = None
         if config.cost_anomaly_detection:
             self.anomaly_monitor = ce.CfnAnomalyMonitor(
-                self, "AnomalyMonitor", monitor_name=f"{name_prefix}-cost", monitor_type="CUSTOM",
+                self,
+                "AnomalyMonitor",
+                monitor_name=f"{name_prefix}-cost",
+                monitor_type="CUSTOM",
                 monitor_specification=json.dumps(
-                    {"Tags": {"Key": "project", "Values": [project], "MatchOptions": ["EQUALS"]}}),
+                    {"Tags": {"Key": "project", "Values": [project], "MatchOptions": ["EQUALS"]}}
+                ),
             )
             subscription = ce.CfnAnomalySubscription(
-                self, "AnomalySubscription", subscription_name=f"{name_prefix}-cost", frequency="IMMEDIATE",
+                self,
+                "AnomalySubscription",
+                subscription_name=f"{name_prefix}-cost",
+                frequency="IMMEDIATE",
                 monitor_arn_list=[self.anomaly_monitor.attr_monitor_arn],
                 subscribers=[ce.CfnAnomalySubscription.SubscriberProperty(type="SNS", address=topic.topic_arn)],
-                threshold_expression=json.dumps({"Dimensions": {
-                    "Key": "ANOMALY_TOTAL_IMPACT_ABSOLUTE", "MatchOptions": ["GREATER_THAN_OR_EQUAL"],
-                    "Values": [str(config.anomaly_threshold_usd)]}}),
+                threshold_expression=json.dumps(
+                    {
+                        "Dimensions": {
+                            "Key": "ANOMALY_TOTAL_IMPACT_ABSOLUTE",
+                            "MatchOptions": ["GREATER_THAN_OR_EQUAL"],
+                            "Values": [str(config.anomaly_threshold_usd)],
+                        }
+                    }
+                ),
             )
             demonstrates(subscription, ["4.2"], "Cost Anomaly Detection on the platform's cost-allocation tag.")

@@ -20,15 +20,30 @@ class DataLake(Construct):
     baselines, data capture and Athena results.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: DataLakeConfig,
-                 access_log_retention_days: int, removal_policy: cdk.RemovalPolicy) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DataLakeConfig,
+        access_log_retention_days: int,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
         super().__init__(scope, construct_id)
-        self.key = platform_key(self, "Key", removal_policy=removal_policy,
-                                description="Encrypts the data lake: buckets, stream, catalog logs, query results")
+        self.key = platform_key(
+            self,
+            "Key",
+            removal_policy=removal_policy,
+            description="Encrypts the data lake: buckets, stream, catalog logs, query results",
+        )
         allow_logs(self.key)
         demonstrates(self.key, ["1.3", "4.3"], "A customer-managed, rotating key encrypts every zone of the lake.")
         self.access_logs = SecureBucket(
-            self, "AccessLogs", encryption_key=None, access_logs_bucket=None, removal_policy=removal_policy,
+            self,
+            "AccessLogs",
+            encryption_key=None,
+            access_logs_bucket=None,
+            removal_policy=removal_policy,
             noncurrent_version_expiration_days=config.noncurrent_version_expiration_days,
             expiration_days=access_log_retention_days,
         ).bucket
@@ -36,7 +51,10 @@ class DataLake(Construct):
 
         def zone(construct_id: str, why: str) -> s3.Bucket:
             bucket = SecureBucket(
-                self, construct_id, encryption_key=self.key, access_logs_bucket=self.access_logs,
+                self,
+                construct_id,
+                encryption_key=self.key,
+                access_logs_bucket=self.access_logs,
                 removal_policy=removal_policy,
                 noncurrent_version_expiration_days=config.noncurrent_version_expiration_days,
                 transition_to_infrequent_access_days=config.transition_to_infrequent_access_days,

@@ -8,8 +8,9 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 
-def platform_key(scope: Construct, construct_id: str, *, description: str,
-                 removal_policy: cdk.RemovalPolicy) -> kms.Key:
+def platform_key(
+    scope: Construct, construct_id: str, *, description: str, removal_policy: cdk.RemovalPolicy
+) -> kms.Key:
     """A symmetric CMK with yearly rotation and the longest (30-day) deletion window.
 
     The default key policy trusts the account root (IAM decides), never an unconditioned ``*``.
@@ -28,31 +29,30 @@ def platform_key(scope: Construct, construct_id: str, *, description: str,
 def allow_logs(key: kms.IKey) -> None:
     """Let CloudWatch Logs of this account and region use the key, for log groups only."""
     stack = cdk.Stack.of(key)
+    log_groups = f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
     key.add_to_resource_policy(
         iam.PolicyStatement(
             sid="AllowCloudWatchLogsOfThisAccount",
             principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
             actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
             resources=["*"],
-            conditions={
-                "ArnLike": {
-                    "kms:EncryptionContext:aws:logs:arn":
-                        f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
-                }
-            },
+            conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
         )
     )
 
 
-def allow_service(key: kms.IKey, *, sid: str, service: str, actions: list[str],
-                  source_account_condition: bool = True) -> None:
+def allow_service(
+    key: kms.IKey, *, sid: str, service: str, actions: list[str], source_account_condition: bool = True
+) -> None:
     """Let an AWS service use the key, on behalf of this account only where the service says so.
 
     ``source_account_condition=False`` is for services whose KMS requests do not carry
     ``aws:SourceAccount`` (EventBridge delivering to an encrypted topic, for one): the condition would
     silently drop every message. The topic policy still fences those services to this account.
     """
-    conditions = {"StringEquals": {"aws:SourceAccount": cdk.Stack.of(key).account}} if source_account_condition else None
+    conditions = (
+        {"StringEquals": {"aws:SourceAccount": cdk.Stack.of(key).account}} if source_account_condition else None
+    )
     key.add_to_resource_policy(
         iam.PolicyStatement(
             sid=sid,

@@ -8,8 +8,15 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 
-def encrypted_log_group(scope: Construct, construct_id: str, *, key: kms.IKey, retention_days: int,
-                        removal_policy: cdk.RemovalPolicy, log_group_name: str | None = None) -> logs.LogGroup:
+def encrypted_log_group(
+    scope: Construct,
+    construct_id: str,
+    *,
+    key: kms.IKey,
+    retention_days: int,
+    removal_policy: cdk.RemovalPolicy,
+    log_group_name: str | None = None,
+) -> logs.LogGroup:
     """A KMS-encrypted log group keeping ``retention_days`` (a value CloudWatch accepts; config checks it)."""
     group = logs.LogGroup(
         scope,

@@ -31,8 +31,15 @@ class IsolatedNetwork(Construct):
     that join the VPC later need only egress on 443 to the VPC CIDR to reach every endpoint.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: NetworkConfig, log_key: kms.IKey,
-                 removal_policy: cdk.RemovalPolicy) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: NetworkConfig,
+        log_key: kms.IKey,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         self.vpc = ec2.Vpc(
@@ -51,8 +58,11 @@ class IsolatedNetwork(Construct):
                 )
             ],
         )
-        demonstrates(self.vpc, ["3.2", "4.3"],
-                     "Isolated subnets with no internet route: ML jobs and endpoints reach AWS only through endpoints.")
+        demonstrates(
+            self.vpc,
+            ["3.2", "4.3"],
+            "Isolated subnets with no internet route: ML jobs and endpoints reach AWS only through endpoints.",
+        )
         self.subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
 
         self._add_flow_logs(config, log_key, removal_policy, stack)
@@ -89,10 +99,14 @@ class IsolatedNetwork(Construct):
             )
             self.interface_endpoints[service] = endpoint
 
-    def _add_flow_logs(self, config: NetworkConfig, key: kms.IKey, removal_policy: cdk.RemovalPolicy,
-                       stack: cdk.Stack) -> None:
+    def _add_flow_logs(
+        self, config: NetworkConfig, key: kms.IKey, removal_policy: cdk.RemovalPolicy, stack: cdk.Stack
+    ) -> None:
         self.flow_log_group = encrypted_log_group(
-            self, "FlowLogGroup", key=key, retention_days=config.flow_log_retention_days,
+            self,
+            "FlowLogGroup",
+            key=key,
+            retention_days=config.flow_log_retention_days,
             removal_policy=removal_policy,
         )
         role = ServiceRole(
@@ -117,31 +131,38 @@ class IsolatedNetwork(Construct):
 
     def _add_gateway_endpoints(self, stack: cdk.Stack) -> None:
         this_account = {"aws:PrincipalAccount": stack.account, "aws:ResourceAccount": stack.account}
-        s3 = self.vpc.add_gateway_endpoint("S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3,
-                                           subnets=[self.subnets])
-        s3.add_to_policy(iam.PolicyStatement(
-            sid="ThisAccountsBucketsOnly",
-            principals=[iam.AnyPrincipal()],
-            actions=["s3:*"],
-            resources=["*"],
-            conditions={"StringEquals": this_account},
-        ))
-        s3.add_to_policy(iam.PolicyStatement(
-            sid="EcrImageLayers",
-            principals=[iam.AnyPrincipal()],
-            actions=["s3:GetObject"],
-            resources=[_ECR_LAYER_BUCKET.format(partition=stack.partition, region=stack.region)],
-            conditions={"StringEquals": {"aws:PrincipalAccount": stack.account}},
-        ))
-        dynamodb = self.vpc.add_gateway_endpoint("DynamoDbEndpoint",
-                                                 service=ec2.GatewayVpcEndpointAwsService.DYNAMODB,
-                                                 subnets=[self.subnets])
-        dynamodb.add_to_policy(iam.PolicyStatement(
-            sid="ThisAccountsTablesOnly",
-            principals=[iam.AnyPrincipal()],
-            actions=["dynamodb:*"],
-            resources=["*"],
-            conditions={"StringEquals": this_account},
-        ))
+        s3 = self.vpc.add_gateway_endpoint(
+            "S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[self.subnets]
+        )
+        s3.add_to_policy(
+            iam.PolicyStatement(
+                sid="ThisAccountsBucketsOnly",
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:*"],
+                resources=["*"],
+                conditions={"StringEquals": this_account},
+            )
+        )
+        s3.add_to_policy(
+            iam.PolicyStatement(
+                sid="EcrImageLayers",
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:GetObject"],
+                resources=[_ECR_LAYER_BUCKET.format(partition=stack.partition, region=stack.region)],
+                conditions={"StringEquals": {"aws:PrincipalAccount": stack.account}},
+            )
+        )
+        dynamodb = self.vpc.add_gateway_endpoint(
+            "DynamoDbEndpoint", service=ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets=[self.subnets]
+        )
+        dynamodb.add_to_policy(
+            iam.PolicyStatement(
+                sid="ThisAccountsTablesOnly",
+                principals=[iam.AnyPrincipal()],
+                actions=["dynamodb:*"],
+                resources=["*"],
+                conditions={"StringEquals": this_account},
+            )
+        )
         self.s3_endpoint = s3
         self.dynamodb_endpoint = dynamodb

@@ -19,15 +19,25 @@ from constructs import Construct
 class ServiceRole(Construct):
     """``self.role`` (to read) and ``self.locked`` (to hand to L2 constructs) plus ``self.policy``."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, service: str, description: str,
-                 statements: Sequence[iam.PolicyStatement], source_arn: str | None = None) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        service: str,
+        description: str,
+        statements: Sequence[iam.PolicyStatement],
+        source_arn: str | None = None,
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         conditions: dict[str, dict[str, str]] = {"StringEquals": {"aws:SourceAccount": stack.account}}
         if source_arn:
             conditions["ArnLike"] = {"aws:SourceArn": source_arn}
-        self.role = iam.Role(self, "Role", description=description,
-                             assumed_by=iam.ServicePrincipal(service, conditions=conditions))
-        self.policy = iam.ManagedPolicy(self, "Policy", description=f"Permissions of: {description}",
-                                        statements=list(statements), roles=[self.role])
+        self.role = iam.Role(
+            self, "Role", description=description, assumed_by=iam.ServicePrincipal(service, conditions=conditions)
+        )
+        self.policy = iam.ManagedPolicy(
+            self, "Policy", description=f"Permissions of: {description}", statements=list(statements), roles=[self.role]
+        )
         self.locked = self.role.without_policy_updates()

@@ -31,8 +31,30 @@ DATA_DIR = CONFIG_DIR / "data"
 DEFAULT_PROFILE = "sandbox"
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
-                      1827, 2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 _INSTANCE_TYPE = re.compile(r"^ml\.[a-z][a-z0-9-]*\.(x?large|medium|small|micro|\d+xlarge)$")
 _SCHEDULE = re.compile(
@@ -116,8 +138,7 @@ class NetworkConfig(_Model):
         vpc_prefix = ipaddress.IPv4Network(self.vpc_cidr).prefixlen
         if self.subnet_mask <= vpc_prefix or 2 ** (self.subnet_mask - vpc_prefix) < self.az_count:
             raise ValueError(
-                f"subnet_mask: /{self.subnet_mask} leaves no room for {self.az_count} subnet(s) "
-                f"in {self.vpc_cidr}"
+                f"subnet_mask: /{self.subnet_mask} leaves no room for {self.az_count} subnet(s) in {self.vpc_cidr}"
             )
         return self
 
@@ -126,7 +147,7 @@ class NetworkConfig(_Model):
         """Fixed monthly price of the interface endpoints of this profile (data processing extra)."""
         catalog = interface_endpoint_catalog()
         hourly = catalog["hourly_usd_per_az"] * catalog["hours_per_month"]
-        return round(len(self.interface_endpoints) * self.az_count * hourly, 2)
+        return round(float(len(self.interface_endpoints) * self.az_count * hourly), 2)
 
 
 class StreamingConfig(_Model):
@@ -191,9 +212,7 @@ class InferenceConfig(_Model):
     @model_validator(mode="after")
     def _capacity(self) -> InferenceConfig:
         if self.min_capacity > self.max_capacity:
-            raise ValueError(
-                f"min_capacity: {self.min_capacity} must not exceed max_capacity ({self.max_capacity})"
-            )
+            raise ValueError(f"min_capacity: {self.min_capacity} must not exceed max_capacity ({self.max_capacity})")
         return self
 
 
@@ -213,7 +232,8 @@ class PlatformConfig(_Model):
     region: str | None = None
     alert_email: str
     removal_policy: RemovalChoice = Field(
-        description="'destroy' is an explicit sandbox opt-in to clean teardown; production retains data.")
+        description="'destroy' is an explicit sandbox opt-in to clean teardown; production retains data."
+    )
     log_retention_days: int
     tags: TagsConfig
     network: NetworkConfig
@@ -250,13 +270,22 @@ class PlatformConfig(_Model):
             (self.removal_policy == "retain", "removal_policy", "production must be 'retain'"),
             (self.network.az_count >= 2, "network.az_count", "production needs at least 2 AZs"),
             (self.inference.min_capacity >= 2, "inference.min_capacity", "production needs at least 2 instances"),
-            (self.inference.max_capacity > self.inference.min_capacity, "inference.max_capacity",
-             "production needs max_capacity > min_capacity"),
+            (
+                self.inference.max_capacity > self.inference.min_capacity,
+                "inference.max_capacity",
+                "production needs max_capacity > min_capacity",
+            ),
             (self.log_retention_days >= 365, "log_retention_days", "production keeps logs at least 365 days"),
-            (self.governance.trail_log_retention_days >= 365, "governance.trail_log_retention_days",
-             "production keeps logs at least 365 days"),
-            (self.network.flow_log_retention_days >= 365, "network.flow_log_retention_days",
-             "production keeps logs at least 365 days"),
+            (
+                self.governance.trail_log_retention_days >= 365,
+                "governance.trail_log_retention_days",
+                "production keeps logs at least 365 days",
+            ),
+            (
+                self.network.flow_log_retention_days >= 365,
+                "network.flow_log_retention_days",
+                "production keeps logs at least 365 days",
+            ),
         ]
         for ok, field, rule in rules:
             if not ok:
@@ -308,10 +337,8 @@ def _format(error: ValidationError, source: str) -> str:
         message = f"{loc}: is required"
     else:
         rule = first["msg"].removeprefix("Value error, ")
-        if _FIELD_PREFIX.match(rule):
-            message = f"{loc}.{rule}" if loc else rule
-        else:
-            message = f"{loc}: {rule}"
+        names_field = _FIELD_PREFIX.match(rule) is not None
+        message = (f"{loc}.{rule}" if loc else rule) if names_field else f"{loc}: {rule}"
     more = len(error.errors()) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
     return f"{source}: {message}{suffix}"

@@ -15,18 +15,35 @@ from config.settings import PlatformConfig
 
 
 class GovernanceStack(cdk.Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: PlatformConfig, lake: DataLake,
-                 removal_policy: cdk.RemovalPolicy, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: PlatformConfig,
+        lake: DataLake,
+        removal_policy: cdk.RemovalPolicy,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         governance = config.governance
         self.audit = AuditTrail(
-            self, "Audit", data_buckets=list(lake.zones.values()), access_logs_bucket=lake.access_logs,
+            self,
+            "Audit",
+            data_buckets=list(lake.zones.values()),
+            access_logs_bucket=lake.access_logs,
             object_lock_days=governance.audit_object_lock_days,
             noncurrent_version_expiration_days=config.data_lake.noncurrent_version_expiration_days,
-            log_retention_days=governance.trail_log_retention_days, removal_policy=removal_policy,
+            log_retention_days=governance.trail_log_retention_days,
+            removal_policy=removal_policy,
         )
         self.alerts = AlertsTopic(self, "Alerts", email=config.alert_email, removal_policy=removal_policy)
         self.costs = CostControls(
-            self, "Costs", config=governance, topic=self.alerts.topic, email=config.alert_email,
-            project=config.project_name, name_prefix=config.name_prefix,
+            self,
+            "Costs",
+            config=governance,
+            topic=self.alerts.topic,
+            email=config.alert_email,
+            project=config.project_name,
+            name_prefix=config.name_prefix,
         )

@@ -13,15 +13,22 @@ from config.settings import PlatformConfig
 
 
 class NetworkStack(cdk.Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: PlatformConfig,
-                 removal_policy: cdk.RemovalPolicy, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: PlatformConfig,
+        removal_policy: cdk.RemovalPolicy,
+        **kwargs: Any,
+    ) -> None:
         self._az_count = config.network.az_count  # read by availability_zones during super().__init__
         super().__init__(scope, construct_id, **kwargs)
-        log_key = platform_key(self, "LogsKey", description="Encrypts the VPC flow logs",
-                               removal_policy=removal_policy)
+        log_key = platform_key(self, "LogsKey", description="Encrypts the VPC flow logs", removal_policy=removal_policy)
         allow_logs(log_key)
-        self.network = IsolatedNetwork(self, "Network", config=config.network, log_key=log_key,
-                                       removal_policy=removal_policy)
+        self.network = IsolatedNetwork(
+            self, "Network", config=config.network, log_key=log_key, removal_policy=removal_policy
+        )
 
     @property
     def availability_zones(self) -> list[str]:

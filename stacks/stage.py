@@ -11,7 +11,6 @@ from stacks.data_lake_stack import DataLakeStack
 from stacks.governance_stack import GovernanceStack
 from stacks.network_stack import NetworkStack
 
-
 # Stacks that hold data: termination protection on, Retain in production (controls 40, 41).
 STATEFUL_STACKS = ("DataLake", "Governance")
 
@@ -20,24 +19,38 @@ class PlatformStage(cdk.Stage):
     """The whole platform for one profile. Stack ids are short and environment-free; stack *names*
     carry project and environment so two copies can live in one account."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: PlatformConfig,
-                 env: cdk.Environment | None = None) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: PlatformConfig, env: cdk.Environment | None = None
+    ) -> None:
         super().__init__(scope, construct_id, env=env)
         removal = cdk.RemovalPolicy.DESTROY if config.destroy_on_delete else cdk.RemovalPolicy.RETAIN
 
         self.network = NetworkStack(
-            self, "Network", stack_name=config.stack_name("Network"), config=config, removal_policy=removal,
+            self,
+            "Network",
+            stack_name=config.stack_name("Network"),
+            config=config,
+            removal_policy=removal,
             description="ML platform network: isolated VPC, VPC endpoints, flow logs (MLA-C01 3.2, 4.3)",
         )
         self.data_lake = DataLakeStack(
-            self, "DataLake", stack_name=config.stack_name("DataLake"), config=config, removal_policy=removal,
+            self,
+            "DataLake",
+            stack_name=config.stack_name("DataLake"),
+            config=config,
+            removal_policy=removal,
             termination_protection="DataLake" in STATEFUL_STACKS,
-            description="ML platform data lake (stateful): KMS, S3 zones, Glue, Athena, Kinesis/Firehose (MLA-C01 1.1, 4.3)",
+            description="ML platform data lake (stateful): KMS, S3, Glue, Athena, Kinesis, Firehose (MLA-C01 1.1, 4.3)",
         )
         self.governance = GovernanceStack(
-            self, "Governance", stack_name=config.stack_name("Governance"), config=config, lake=self.data_lake.lake,
-            removal_policy=removal, termination_protection="Governance" in STATEFUL_STACKS,
-            description="ML platform governance (stateful): CloudTrail, alerts, Budgets, cost anomalies (MLA-C01 4.2, 4.3)",
+            self,
+            "Governance",
+            stack_name=config.stack_name("Governance"),
+            config=config,
+            lake=self.data_lake.lake,
+            removal_policy=removal,
+            termination_protection="Governance" in STATEFUL_STACKS,
+            description="ML platform governance (stateful): CloudTrail, alerts, Budgets, anomalies (MLA-C01 4.2, 4.3)",
         )
         cdk.Aspects.of(self).add(CdkProviderExceptions())
         for key, value in config.cost_allocation_tags.items():

@@ -37,8 +37,11 @@ def parse(text: str) -> dict[str, object]:
             section = "skills"
         elif line.startswith("- ") and task is not None and section:
             task[section].append(line[2:].strip())
-    return {"source": "AWS Certified Machine Learning Engineer - Associate (MLA-C01) exam guide",
-            "domains": domains, "tasks": tasks}
+    return {
+        "source": "AWS Certified Machine Learning Engineer - Associate (MLA-C01) exam guide",
+        "domains": domains,
+        "tasks": tasks,
+    }
 
 
 def main(argv: list[str]) -> int:

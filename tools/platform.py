@@ -7,8 +7,11 @@ finding, and skip CDK's built-in template validation (``CDK_VALIDATION=false``) 
 
 from __future__ import annotations
 
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import cx_api
@@ -32,7 +35,7 @@ class Synthesized:
     def stacks(self) -> dict[str, cdk.Stack]:
         return {child.node.id: child for child in self.stage.node.children if isinstance(child, cdk.Stack)}
 
-    def template(self, stack_id: str) -> dict[str, object]:
+    def template(self, stack_id: str) -> dict[str, Any]:
         artifact = self.assembly.get_stack_artifact(self.stacks[stack_id].artifact_id)
         return dict(artifact.template)
 
@@ -41,8 +44,8 @@ class Synthesized:
         return Path(artifact.template_full_path)
 
 
-def synthesize(config: PlatformConfig, outdir: Path) -> Synthesized:
-    app = cdk.App(context=cdk_json_context(), outdir=str(outdir))
+def synthesize(config: PlatformConfig, outdir: Path, *, extra_context: dict[str, object] | None = None) -> Synthesized:
+    app = cdk.App(context={**cdk_json_context(), **(extra_context or {})}, outdir=str(outdir))
     stage = PlatformStage(app, config.stage_name, config=config)
     app.synth()
     return Synthesized(config=config, stage=stage, assembly=stage.synth(), outdir=outdir)
@@ -60,9 +63,6 @@ def nag_findings(scope: PlatformStage) -> list[tuple[str, str, str]]:
 
 
 def main() -> int:
-    import sys
-    import tempfile
-
     profile = sys.argv[1] if len(sys.argv) > 1 else None
     with tempfile.TemporaryDirectory() as tmp:
         built = synthesize(load_settings(profile), Path(tmp))

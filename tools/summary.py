@@ -19,8 +19,7 @@ def _stacks(outdir: Path) -> list[tuple[str, dict[str, object], Path]]:
             found += _stacks(outdir / artifact["properties"]["directoryName"])
         elif artifact["type"] == "aws:cloudformation:stack":
             props = artifact["properties"]
-            found.append((artifact.get("displayName", props.get("stackName")), props,
-                          outdir / props["templateFile"]))
+            found.append((artifact.get("displayName", props.get("stackName")), props, outdir / props["templateFile"]))
     return found
 
 
@@ -34,7 +33,7 @@ def endpoint_monthly_cost(templates: list[dict[str, object]]) -> float:
             props = resource.get("Properties", {})
             if resource["Type"] == "AWS::EC2::VPCEndpoint" and props.get("VpcEndpointType") == "Interface":
                 endpoint_azs += len(props.get("SubnetIds", []))
-    return round(endpoint_azs * per_az_month, 2)
+    return round(float(endpoint_azs * per_az_month), 2)
 
 
 def main(argv: list[str]) -> int:
@@ -54,8 +53,8 @@ def main(argv: list[str]) -> int:
     print(f"interface endpoints, fixed monthly cost: about USD {endpoint_monthly_cost(templates):.2f}")
     # The CDK CLI exits 0 even when a validation plugin fails, so the report decides.
     failures = validation_failures(outdir)
-    for plugin, rule, path in failures:
-        print(f"  {plugin}: {rule} at {path}")
+    for plugin, rule, where in failures:
+        print(f"  {plugin}: {rule} at {where}")
     status = f"{len(failures)} unacknowledged finding(s)" if failures else "0 unacknowledged findings"
     print(f"cdk-nag (AwsSolutions, HIPAA Security, NIST 800-53 R5, PCI DSS 3.2.1): {status}")
     return 1 if failures else 0

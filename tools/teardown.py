@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import sys
 
+import boto3  # the only AWS client in the project: teardown is the one tool that talks to AWS
+
 from config import ConfigError, load_settings
 from stacks.stage import STATEFUL_STACKS
 
@@ -29,10 +31,10 @@ def main(argv: list[str]) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     if config.environment == "production" and os.environ.get("CONFIRM_PRODUCTION_TEARDOWN") != "yes":
-        print("error: refusing to tear down production; set CONFIRM_PRODUCTION_TEARDOWN=yes to proceed",
-              file=sys.stderr)
+        print(
+            "error: refusing to tear down production; set CONFIRM_PRODUCTION_TEARDOWN=yes to proceed", file=sys.stderr
+        )
         return 1
-    import boto3  # only here: nothing else in the project talks to AWS
 
     cloudformation = boto3.client("cloudformation", region_name=config.region)
     for stack_id in STATEFUL_STACKS:

@@ -1,0 +1,170 @@
+"""Profiles validate before any construct is built: bad values fail with one line naming field and rule."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from config.settings import CONFIG_DIR, ConfigError, load_settings, parse_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def sandbox_raw() -> dict[str, Any]:
+    return dict(yaml.safe_load((CONFIG_DIR / "sandbox.yaml").read_text()))
+
+
+def with_change(path: str, value: Any) -> dict[str, Any]:
+    """The sandbox profile with one value replaced (or added) at a dotted path."""
+    raw = copy.deepcopy(sandbox_raw())
+    *parents, leaf = path.split(".")
+    node = raw
+    for part in parents:
+        node = node[part]
+    node[leaf] = value
+    return raw
+
+
+def test_both_profiles_load() -> None:
+    sandbox, production = load_settings("sandbox"), load_settings("production")
+    assert sandbox.environment == "sandbox" and production.environment == "production"
+    assert load_settings().environment == "sandbox"  # the default profile
+
+
+def test_config_path_wins_over_profile(tmp_path: Path) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(with_change("project_name", "custom")))
+    assert load_settings("production", str(path)).project_name == "custom"
+
+
+BAD_INPUTS = [
+    # (dotted path, value, text the one-line error must contain)
+    ("network.vpc_cidr", "10.40.0.0/33", "network.vpc_cidr: is not a valid IPv4 CIDR"),
+    ("network.vpc_cidr", "10.40.0.0/26", "network.vpc_cidr: prefix length must be between /16 and /24"),
+    ("network.vpc_cidr", "8.8.0.0/16", "network.vpc_cidr: must be a private"),
+    ("network.vpc_cidr", "10.40.0.1/16", "network.vpc_cidr: is not a valid IPv4 CIDR"),
+    ("network.colour", "blue", "network.colour: unknown key"),
+    ("surprise", 1, "surprise: unknown key"),
+    ("inference.min_capacity", 5, "inference.min_capacity: 5 must not exceed max_capacity (2)"),
+    ("alert_email", "ops-at-example.com", "alert_email: 'ops-at-example.com' is not an email address"),
+    ("governance.budget.monthly_limit_usd", -5, "governance.budget.monthly_limit_usd: Input should be greater than 0"),
+    ("governance.budget.monthly_limit_usd", 0, "governance.budget.monthly_limit_usd: Input should be greater than 0"),
+    (
+        "governance.budget.sagemaker_monthly_limit_usd",
+        500,
+        "governance.budget.sagemaker_monthly_limit_usd: must not exceed monthly_limit_usd",
+    ),
+    ("region", "europe-west", "region: 'europe-west' is not a region name"),
+    ("region", "xx-moon-1", "region: 'xx-moon-1' is not an AWS commercial region"),
+    ("inference.instance_type", "m5.large", "inference.instance_type: must be a SageMaker instance type"),
+    ("inference.instance_type", "ml.m5.huge", "inference.instance_type: must be a SageMaker instance type"),
+    ("project_name", "", "project_name: String should match pattern"),
+    ("network.az_count", 0, "network.az_count: Input should be greater than or equal to 1"),
+    ("network.az_count", 7, "network.az_count: Input should be less than or equal to 3"),
+    ("network.subnet_mask", 16, "network.subnet_mask: Input should be greater than or equal to 20"),
+    ("network.interface_endpoints", ["sagemaker.api", "s3-express"], "network.interface_endpoints: unknown endpoint"),
+    ("log_retention_days", 42, "log_retention_days: must be one of CloudWatch Logs' retention periods"),
+    ("data_lake.crawler_schedule", "rate(1 day)", "data_lake.crawler_schedule: Glue crawlers take only 'cron("),
+    ("data_lake.athena_bytes_scanned_cutoff_mb", 1, "data_lake.athena_bytes_scanned_cutoff_mb"),
+    ("account", "12345", "account: String should match pattern"),
+    ("removal_policy", "keep", "removal_policy: Input should be 'retain' or 'destroy'"),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "expected"), BAD_INPUTS, ids=[f"{p}={v!r}" for p, v, _ in BAD_INPUTS])
+def test_bad_value_fails_with_one_line_naming_the_field(path: str, value: Any, expected: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_settings(with_change(path, value), source="sandbox.yaml")
+    message = str(error.value)
+    assert "\n" not in message
+    assert message.startswith("sandbox.yaml: ")
+    assert expected in message
+
+
+def test_subnets_must_fit_the_vpc() -> None:
+    raw = with_change("network.vpc_cidr", "10.40.0.0/24")
+    raw["network"]["subnet_mask"] = 24
+    with pytest.raises(ConfigError, match=r"network\.subnet_mask: /24 leaves no room for 1 subnet"):
+        parse_settings(raw)
+
+
+def test_missing_section_is_named() -> None:
+    raw = sandbox_raw()
+    del raw["governance"]
+    with pytest.raises(ConfigError, match=r"^config: governance: is required$"):
+        parse_settings(raw)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        ("removal_policy", "destroy", "removal_policy: production must be 'retain'"),
+        ("network.az_count", 1, "network.az_count: production needs at least 2 AZs"),
+        ("inference.min_capacity", 1, "inference.min_capacity: production needs at least 2 instances"),
+        ("inference.max_capacity", 2, "inference.max_capacity: production needs max_capacity > min_capacity"),
+        ("log_retention_days", 30, "log_retention_days: production keeps logs at least 365 days"),
+    ],
+)
+def test_production_guarantees_are_enforced(path: str, value: Any, expected: str) -> None:
+    raw = yaml.safe_load((CONFIG_DIR / "production.yaml").read_text())
+    section = raw
+    *parents, leaf = path.split(".")
+    for part in parents:
+        section = section[part]
+    section[leaf] = value
+    with pytest.raises(ConfigError) as error:
+        parse_settings(raw, source="production.yaml")
+    assert expected in str(error.value)
+
+
+def test_unknown_profile_lists_the_available_ones() -> None:
+    with pytest.raises(ConfigError, match=r"profile: unknown profile 'prod' \(available: production, sandbox\)"):
+        load_settings("prod")
+
+
+def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("project_name: mlops\nnetwork: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"broken.yaml: not valid YAML at line"):
+        load_settings(config_path=str(path))
+
+
+def run_app(context: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context)}
+    return subprocess.run(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        ({"profile": "nope"}, "error: profile: unknown profile 'nope'"),
+        ({"config": "does/not/exist.yaml"}, "error: config: file 'does/not/exist.yaml' does not exist"),
+    ],
+)
+def test_cli_bad_profile_is_one_line_and_nonzero(context: dict[str, str], expected: str) -> None:
+    result = run_app(context)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith(expected)
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_cli_bad_value_is_one_line_and_nonzero(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(with_change("network.vpc_cidr", "10.0.0.0/8")))
+    result = run_app({"config": str(path)})
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: bad.yaml: network.vpc_cidr: prefix length must be between /16 and /24 (VPC limits, room for subnets)"
+    ]
+    assert not (tmp_path / "cdk.out").exists()

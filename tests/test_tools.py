@@ -1,0 +1,53 @@
+"""The commands behind the Makefile: synth summary, teardown arguments, and the README's figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from config import load_settings
+from tools.platform import Synthesized
+from tools.summary import endpoint_monthly_cost, validation_failures
+from tools.teardown import _context
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_endpoint_cost_is_read_from_the_templates(platform: Synthesized) -> None:
+    templates = [platform.template(stack_id) for stack_id in platform.stacks]
+    assert endpoint_monthly_cost(templates) == platform.config.network.monthly_endpoint_cost_usd
+    assert endpoint_monthly_cost(templates) > 0
+
+
+def test_validation_report_failures_are_found(tmp_path: Path) -> None:
+    assert validation_failures(tmp_path)  # no report at all is a failure, not a pass
+    (tmp_path / "validation-report.json").write_text(json.dumps({"pluginReports": []}))
+    assert validation_failures(tmp_path) == []
+    (tmp_path / "validation-report.json").write_text(
+        json.dumps(
+            {
+                "pluginReports": [
+                    {
+                        "pluginName": "AwsSolutions",
+                        "conclusion": "failure",
+                        "violations": [
+                            {"ruleName": "AwsSolutions-S1", "violatingConstructs": [{"constructPath": "Sandbox/X/B"}]}
+                        ],
+                    }
+                ]
+            }
+        )
+    )
+    assert validation_failures(tmp_path) == [("AwsSolutions", "AwsSolutions-S1", "Sandbox/X/B")]
+
+
+def test_teardown_reads_the_makefile_context() -> None:
+    assert _context(["-c", "profile=production", "-c", "config="]) == {"profile": "production", "config": ""}
+
+
+@pytest.mark.parametrize("profile", ["sandbox", "production"])
+def test_readme_states_each_profiles_endpoint_cost(profile: str) -> None:
+    cost = load_settings(profile).network.monthly_endpoint_cost_usd
+    assert f"USD {cost:.2f}" in (ROOT / "README.md").read_text(encoding="utf-8"), profile
