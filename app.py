@@ -34,11 +34,11 @@ def main() -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    # Environment-agnostic unless the profile pins a target or the CLI has credentials.
-    env = cdk.Environment(
-        account=config.account or os.environ.get("CDK_DEFAULT_ACCOUNT"),
-        region=config.region or os.environ.get("CDK_DEFAULT_REGION"),
-    )
+    # Environment-agnostic unless the profile pins a target or the CLI has credentials. Without an
+    # account the CLI still passes a default region; ignoring it keeps `make synth` identical to the tests.
+    account = config.account or os.environ.get("CDK_DEFAULT_ACCOUNT")
+    region = config.region or (os.environ.get("CDK_DEFAULT_REGION") if account else None)
+    env = cdk.Environment(account=account, region=region)
     PlatformStage(app, config.stage_name, config=config, env=env)
     cdk.Validations.of(app).add_plugins(
         AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True),

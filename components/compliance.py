@@ -7,11 +7,12 @@ synthesized app, so every exception is reviewable in one place.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 import aws_cdk as cdk
 import jsii
-from constructs import IConstruct
+from constructs import IConstruct, IValidation
 
 _MIN_REASON = 25  # "not needed" is not a reason; a reason says why this resource is different
 
@@ -66,7 +67,27 @@ def _render(value: object) -> str:
     if isinstance(value, dict) and "Fn::Join" in value:
         separator, parts = value["Fn::Join"]
         return str(separator).join(_render(part) for part in parts)
+    if isinstance(value, dict):  # a cross-stack reference (Fn::GetStackOutput, Fn::ImportValue): printed as JSON
+        return json.dumps(value, separators=(",", ":"))
     raise ValueError(f"cannot render {value!r} as a cdk-nag finding id")
+
+
+@jsii.implements(IValidation)
+class _WildcardAcknowledgment:
+    """Computes the finding id once references are final.
+
+    A reference to another stack's bucket resolves to ``Fn::GetStackOutput`` only when the app is
+    prepared; construct validations run after that and before the rule packs, which is the one moment
+    the id can be computed the way the packs will print it.
+    """
+
+    def __init__(self, policy: IConstruct, resource_arn: str, reason: str) -> None:
+        self.policy, self.resource_arn, self.reason = policy, resource_arn, reason
+
+    def validate(self) -> list[str]:
+        rendered = _render(cdk.Stack.of(self.policy).resolve(self.resource_arn))
+        acknowledge(self.policy, f"AwsSolutions-IAM5[Resource::{rendered}]", self.reason)
+        return []
 
 
 def acknowledge_wildcard(policy: IConstruct, resource_arn: str, reason: str) -> None:
@@ -75,8 +96,8 @@ def acknowledge_wildcard(policy: IConstruct, resource_arn: str, reason: str) -> 
     The finding id is computed from the same ARN the policy uses, so renaming a bucket or
     prefix cannot leave a stale acknowledgment behind.
     """
-    rendered = _render(cdk.Stack.of(policy).resolve(resource_arn))
-    acknowledge(policy, f"AwsSolutions-IAM5[Resource::{rendered}]", reason)
+    _check_reason(reason)
+    policy.node.add_validation(_WildcardAcknowledgment(policy, resource_arn, reason))
 
 
 # CDK's own singleton custom-resource providers that the platform opts into, and why. Their code and

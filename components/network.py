@@ -27,8 +27,8 @@ def _endpoint_id(service: str) -> str:
 class IsolatedNetwork(Construct):
     """Isolated subnets only (no internet gateway, no NAT), reaching AWS through VPC endpoints.
 
-    Exposes ``vpc``, ``subnets`` (the isolated subnets) and ``endpoint_security_group``; workloads
-    that join the VPC later need only egress on 443 to the VPC CIDR to reach every endpoint.
+    Exposes ``vpc``, ``subnets`` (the isolated subnets), ``endpoint_security_group`` and
+    ``workload_security_group``, the group every SageMaker job, model and function of the platform joins.
     """
 
     def __init__(
@@ -76,6 +76,19 @@ class IsolatedNetwork(Construct):
         )
         self.endpoint_security_group.add_ingress_rule(
             ec2.Peer.ipv4(config.vpc_cidr), ec2.Port.tcp(443), "HTTPS from workloads inside the VPC"
+        )
+        self.workload_security_group = ec2.SecurityGroup(
+            self,
+            "WorkloadSecurityGroup",
+            vpc=self.vpc,
+            description="ML jobs, models and functions: no inbound; HTTPS out to VPC endpoints and S3",
+            allow_all_outbound=False,
+        )
+        # The S3 gateway endpoint is reached through S3's public ranges (a prefix list CloudFormation
+        # cannot name without a lookup). Isolated subnets route nowhere else, so 443 to anywhere reaches
+        # exactly the interface endpoints and S3.
+        self.workload_security_group.add_egress_rule(
+            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to VPC endpoints and the S3 gateway (no internet route)"
         )
         self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
         catalog = interface_endpoint_catalog()["endpoints"]

@@ -41,3 +41,7 @@ class ServiceRole(Construct):
             self, "Policy", description=f"Permissions of: {description}", statements=list(statements), roles=[self.role]
         )
         self.locked = self.role.without_policy_updates()
+
+    def allow(self, *statements: iam.PolicyStatement) -> None:
+        """Add statements that need the role to exist first (``iam:PassRole`` on itself, for one)."""
+        self.policy.add_statements(*statements)

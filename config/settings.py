@@ -216,6 +216,37 @@ class InferenceConfig(_Model):
         return self
 
 
+class MlConfig(_Model):
+    """The training pipeline: instance sizes, the variant it runs, its gate and its triggers."""
+
+    processing_instance_type: str
+    training_instance_type: str
+    hyperparameter_tuning: bool = Field(description="Bayesian tuning (8 jobs) instead of one training job.")
+    managed_spot_training: bool = Field(description="Spot capacity with checkpointing: up to ~70% cheaper.")
+    auc_threshold: float = Field(ge=0.5, le=1.0, description="Register the model only at or above this AUC.")
+    retraining_schedule: str | None = Field(description="EventBridge Scheduler expression, or null for none.")
+    retrain_on_new_data: bool = Field(description="Start the pipeline when an object lands under raw/training/.")
+
+    @field_validator("processing_instance_type", "training_instance_type")
+    @classmethod
+    def _instance(cls, value: str) -> str:
+        if not _INSTANCE_TYPE.match(value):
+            raise ValueError("must be a SageMaker instance type such as 'ml.m5.large'")
+        return value
+
+    @field_validator("retraining_schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        if value is not None and not _SCHEDULE.match(value):
+            raise ValueError("must be 'rate(N unit)' or 'cron(m h dom mon dow y)' (EventBridge Scheduler)")
+        return value
+
+    @property
+    def pipeline_variant(self) -> str:
+        """Which committed definition (pipelines/definitions/<variant>.json) the stack embeds."""
+        return ("tune" if self.hyperparameter_tuning else "train") + ("-spot" if self.managed_spot_training else "")
+
+
 class TagsConfig(_Model):
     owner: str = Field(min_length=1, max_length=256)
     cost_center: str = Field(min_length=1, max_length=256)
@@ -240,6 +271,7 @@ class PlatformConfig(_Model):
     data_lake: DataLakeConfig
     governance: GovernanceConfig
     inference: InferenceConfig
+    ml: MlConfig
 
     _retention = field_validator("log_retention_days")(_check_retention)
 

@@ -8,11 +8,13 @@ from constructs import Construct
 from components.compliance import CdkProviderExceptions
 from config.settings import PlatformConfig
 from stacks.data_lake_stack import DataLakeStack
+from stacks.feature_store_stack import FeatureStoreStack
 from stacks.governance_stack import GovernanceStack
+from stacks.ml_pipeline_stack import MlPipelineStack
 from stacks.network_stack import NetworkStack
 
 # Stacks that hold data: termination protection on, Retain in production (controls 40, 41).
-STATEFUL_STACKS = ("DataLake", "Governance")
+STATEFUL_STACKS = ("DataLake", "FeatureStore", "Governance")
 
 
 class PlatformStage(cdk.Stage):
@@ -51,6 +53,28 @@ class PlatformStage(cdk.Stage):
             removal_policy=removal,
             termination_protection="Governance" in STATEFUL_STACKS,
             description="ML platform governance (stateful): CloudTrail, alerts, Budgets, anomalies (MLA-C01 4.2, 4.3)",
+        )
+        self.feature_store = FeatureStoreStack(
+            self,
+            "FeatureStore",
+            stack_name=config.stack_name("FeatureStore"),
+            config=config,
+            lake=self.data_lake.lake,
+            catalog=self.data_lake.catalog,
+            removal_policy=removal,
+            termination_protection="FeatureStore" in STATEFUL_STACKS,
+            description="ML platform feature store (stateful): online and offline feature group (MLA-C01 1.2)",
+        )
+        self.ml_pipeline = MlPipelineStack(
+            self,
+            "MlPipeline",
+            stack_name=config.stack_name("MlPipeline"),
+            config=config,
+            network=self.network.network,
+            lake=self.data_lake.lake,
+            features=self.feature_store.features,
+            removal_policy=removal,
+            description="ML platform training pipeline and model registry (MLA-C01 1.2, 1.3, 2.2, 2.3, 3.3)",
         )
         cdk.Aspects.of(self).add(CdkProviderExceptions())
         for key, value in config.cost_allocation_tags.items():

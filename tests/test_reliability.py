@@ -8,14 +8,15 @@ from stacks.stage import STATEFUL_STACKS
 from tests.helpers import every_resource, resources
 from tools.platform import Synthesized
 
-DATA_STORES = ("AWS::S3::Bucket", "AWS::KMS::Key", "AWS::Logs::LogGroup", "AWS::Kinesis::Stream")
+DATA_STORES = ("AWS::S3::Bucket", "AWS::KMS::Key", "AWS::Logs::LogGroup", "AWS::Kinesis::Stream",
+               "AWS::SageMaker::FeatureGroup", "AWS::SageMaker::ModelPackageGroup")
 
 
 def test_control_40_stateful_stacks_have_termination_protection(platform: Synthesized) -> None:
     for stack_id, stack in platform.stacks.items():
         artifact = platform.assembly.get_stack_artifact(stack.artifact_id)
         assert artifact.termination_protection is (stack_id in STATEFUL_STACKS), stack_id
-    assert set(STATEFUL_STACKS) == {"DataLake", "Governance"}
+    assert set(STATEFUL_STACKS) == {"DataLake", "FeatureStore", "Governance"}
 
 
 def test_control_41_production_retains_every_data_store(production: Synthesized) -> None:

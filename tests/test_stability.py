@@ -33,6 +33,8 @@ STATEFUL_LOGICAL_IDS = {
         "AWS::Kinesis::Stream": {"StreamingStreamBBC8D0A0"},
         "AWS::Glue::Database": {"CatalogDatabaseE63956BB"},
     },
+    "FeatureStore": {"AWS::SageMaker::FeatureGroup": {"FeaturesFeatureGroupC3F552C5"}},
+    "MlPipeline": {"AWS::SageMaker::ModelPackageGroup": {"TrainingModelPackageGroup2A1BF969"}},
     "Governance": {
         "AWS::S3::Bucket": {"AuditBucket5C413F60"},
         "AWS::CloudTrail::Trail": {"AuditTrail3BF4E139"},
@@ -56,6 +58,6 @@ def test_stateful_logical_ids_are_pinned(platform: Synthesized, stack_id: str) -
         assert set(resources(template, kind)) == expected, kind
 
 
-@pytest.mark.parametrize("stack_id", ["Network", "DataLake", "Governance"])
+@pytest.mark.parametrize("stack_id", ["Network", "DataLake", "Governance", "FeatureStore", "MlPipeline"])
 def test_snapshot(platform: Synthesized, stack_id: str, snapshot: SnapshotAssertion) -> None:
     assert scrub(platform.template(stack_id)) == snapshot(extension_class=JSONSnapshotExtension)

@@ -1,0 +1,99 @@
+"""SageMaker Feature Store: one feature group, online and offline, KMS-encrypted, offline in the lake
+(control 16; exam 1.2)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from components.compliance import acknowledge_wildcard
+from components.exam import demonstrates
+from components.roles import ServiceRole
+
+SCHEMA = Path(__file__).resolve().parent.parent / "pipelines" / "feature_schema.json"
+OFFLINE_PREFIX = "feature-store"
+
+
+def load_schema(path: Path = SCHEMA) -> dict[str, Any]:
+    """The schema the preprocess step writes (pipelines/feature_schema.json, checked by a test)."""
+    return dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+class FeatureStore(Construct):
+    """A feature group whose online store and lake-resident offline store (with its Glue table in the
+    lake database) are encrypted with the lake key. ``feature_group_name`` and ``feature_group_arn``
+    are what the training pipeline ingests into."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        key: kms.IKey,
+        bucket: s3.IBucket,
+        database_name: str,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        schema = load_schema()
+        offline_objects = bucket.arn_for_objects(f"{OFFLINE_PREFIX}/*")
+        role = ServiceRole(
+            self,
+            "OfflineStoreRole",
+            service="sagemaker.amazonaws.com",
+            description="Feature Store: write the offline store into the lake's curated bucket",
+            statements=[
+                iam.PolicyStatement(
+                    actions=["s3:PutObject", "s3:GetObject", "s3:PutObjectAcl"], resources=[offline_objects]
+                ),
+                iam.PolicyStatement(actions=["s3:GetBucketAcl", "s3:GetBucketLocation"], resources=[bucket.bucket_arn]),
+                iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn]),
+            ],
+        )
+        acknowledge_wildcard(
+            role.policy,
+            offline_objects,
+            "Feature Store names offline-store objects itself, only under the feature-store/ prefix.",
+        )
+        self.feature_group_name = name
+        self.feature_group = sagemaker.CfnFeatureGroup(
+            self,
+            "FeatureGroup",
+            feature_group_name=name,
+            description="Engineered credit-application features, written by the training pipeline",
+            record_identifier_feature_name=schema["record_identifier"],
+            event_time_feature_name=schema["event_time"],
+            feature_definitions=[
+                sagemaker.CfnFeatureGroup.FeatureDefinitionProperty(feature_name=f["name"], feature_type=f["type"])
+                for f in schema["features"]
+            ],
+            online_store_config={"EnableOnlineStore": True, "SecurityConfig": {"KmsKeyId": key.key_arn}},
+            offline_store_config={
+                "S3StorageConfig": {"S3Uri": f"s3://{bucket.bucket_name}/{OFFLINE_PREFIX}", "KmsKeyId": key.key_arn},
+                "DisableGlueTableCreation": False,
+                "DataCatalogConfig": {
+                    "Catalog": "AwsDataCatalog",
+                    "Database": database_name,
+                    "TableName": name.replace("-", "_"),
+                },
+            },
+            role_arn=role.role.role_arn,
+        )
+        self.feature_group.node.add_dependency(role.policy)
+        self.feature_group.apply_removal_policy(removal_policy)
+        self.feature_group_arn = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:feature-group/{name}"
+        demonstrates(
+            self.feature_group,
+            ["1.2"],
+            "Feature Store serves the same engineered features online (low latency) and offline (training).",
+        )

@@ -1,0 +1,1 @@
+"""SageMaker Pipelines: sample data, step scripts, the definition builder and committed definitions."""

@@ -1,0 +1,37 @@
+"""FeatureStore (stateful): the feature group the training pipeline fills."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from components.catalog import LakeCatalog
+from components.data_lake import DataLake
+from components.feature_store import FeatureStore
+from config.settings import PlatformConfig
+
+
+class FeatureStoreStack(cdk.Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: PlatformConfig,
+        lake: DataLake,
+        catalog: LakeCatalog,
+        removal_policy: cdk.RemovalPolicy,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.features = FeatureStore(
+            self,
+            "Features",
+            name=f"{config.name_prefix}-credit-features",
+            key=lake.key,
+            bucket=lake.curated,
+            database_name=catalog.database_name,
+            removal_policy=removal_policy,
+        )

@@ -1,0 +1,42 @@
+"""MlPipeline: the training pipeline, the model registry and the retraining triggers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from components.data_lake import DataLake
+from components.feature_store import FeatureStore
+from components.ml_pipeline import TrainingPipeline
+from components.network import IsolatedNetwork
+from config.settings import PlatformConfig
+
+
+class MlPipelineStack(cdk.Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: PlatformConfig,
+        network: IsolatedNetwork,
+        lake: DataLake,
+        features: FeatureStore,
+        removal_policy: cdk.RemovalPolicy,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.training = TrainingPipeline(
+            self,
+            "Training",
+            config=config.ml,
+            name_prefix=config.name_prefix,
+            network=network,
+            lake=lake,
+            feature_group_name=features.feature_group_name,
+            feature_group_arn=features.feature_group_arn,
+        )
+        # The registry holds every approved model's lineage: kept in production (control 41).
+        self.training.model_package_group.apply_removal_policy(removal_policy)
