@@ -18,7 +18,7 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export SAGEMAKER_TELEMETRY_OPT_OUT := true
 
 .DEFAULT_GOAL := help
-.PHONY: help setup synth test lint typecheck unit bench bootstrap diff deploy destroy docs clean
+.PHONY: help setup synth test lint typecheck unit bench bootstrap diff deploy destroy docs pipeline clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ bench: setup ## Wall time of a cold synth of all stacks and of the test run
 
 docs: setup ## Regenerate the exam coverage report and the compliance register
 	$(PY) -m tools.reports --write
+
+pipeline: setup ## Regenerate the committed pipeline definitions and feature schema (SageMaker SDK, offline)
+	$(PY) -m pipelines.definition
 
 bootstrap: setup ## One-time per account/region: cdk bootstrap (needs AWS credentials)
 	$(CDK) bootstrap $(CONTEXT)

@@ -8,8 +8,14 @@ from stacks.stage import STATEFUL_STACKS
 from tests.helpers import every_resource, resources
 from tools.platform import Synthesized
 
-DATA_STORES = ("AWS::S3::Bucket", "AWS::KMS::Key", "AWS::Logs::LogGroup", "AWS::Kinesis::Stream",
-               "AWS::SageMaker::FeatureGroup", "AWS::SageMaker::ModelPackageGroup")
+DATA_STORES = (
+    "AWS::S3::Bucket",
+    "AWS::KMS::Key",
+    "AWS::Logs::LogGroup",
+    "AWS::Kinesis::Stream",
+    "AWS::SageMaker::FeatureGroup",
+    "AWS::SageMaker::ModelPackageGroup",
+)
 
 
 def test_control_40_stateful_stacks_have_termination_protection(platform: Synthesized) -> None:
