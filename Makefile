@@ -18,7 +18,7 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export SAGEMAKER_TELEMETRY_OPT_OUT := true
 
 .DEFAULT_GOAL := help
-.PHONY: help setup synth test lint typecheck unit bench bootstrap diff deploy destroy docs pipeline clean
+.PHONY: help setup synth test lint typecheck unit bench bootstrap diff deploy destroy docs pipeline train-local clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ bench: setup ## Wall time of a cold synth of all stacks and of the test run
 docs: setup ## Regenerate the exam coverage report and the compliance register
 	$(PY) -m tools.reports --write
 
+train-local: setup ## Run the pipeline's step scripts on the sample data here (real training), print the metrics
+	$(PY) -m tools.train_local
+
 pipeline: setup ## Regenerate the committed pipeline definitions and feature schema (SageMaker SDK, offline)
 	$(PY) -m pipelines.definition
 
@@ -81,4 +84,4 @@ destroy: setup ## Tear PROFILE down (needs AWS credentials); stateful stacks los
 	$(CDK) destroy '**' $(CONTEXT) --force
 
 clean: ## Remove build output (keeps the virtual environments)
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache

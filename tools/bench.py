@@ -34,9 +34,20 @@ def main() -> int:
         shutil.rmtree(ROOT / "cdk.out", ignore_errors=True)
         seconds = timed(["npx", "--no-install", "cdk", "synth", "--quiet", "-c", f"profile={profile}"], env=env)
         rows.append((f"cold `cdk synth` of all stacks, {profile} (nag + CFN validation on)", seconds, 20.0))
-    rows.append(
-        ("test run (`pytest`, both profiles, all gates)", timed([sys.executable, "-m", "pytest", "-q"], env=env), 90.0)
-    )
+    commands = [
+        (
+            "step scripts in-process on the sample (tests/test_pipeline_scripts.py)",
+            [sys.executable, "-m", "pytest", "-q", "tests/test_pipeline_scripts.py"],
+            30.0,
+        ),
+        (
+            "pipeline definition regeneration, 4 variants (python -m pipelines.definition --check)",
+            [sys.executable, "-m", "pipelines.definition", "--check"],
+            30.0,
+        ),
+        ("test run (pytest: both profiles, every gate)", [sys.executable, "-m", "pytest", "-q"], 90.0),
+    ]
+    rows += [(label, timed(command, env=env), target) for label, command, target in commands]
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     for label, seconds, target in rows:
         print(f"{seconds:7.1f} s  {label}  (target < {target:.0f} s)")
