@@ -10,7 +10,9 @@ VENV    := .venv
 CHECKOV_VENV := .venv-checkov
 PY      := $(VENV)/bin/python
 CDK     := npx --no-install cdk
-CONTEXT := -c profile=$(PROFILE) $(if $(CONFIG),-c config=$(CONFIG))
+MODEL_PACKAGE_ARN ?=
+CONTEXT := -c profile=$(PROFILE) $(if $(CONFIG),-c config=$(CONFIG)) \
+           $(if $(MODEL_PACKAGE_ARN),-c model_package_arn=$(MODEL_PACKAGE_ARN))
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
@@ -22,7 +24,8 @@ export SAGEMAKER_TELEMETRY_OPT_OUT := true
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
-	@echo "  Variables: PROFILE=sandbox|production (default sandbox), CONFIG=path/to/profile.yaml"
+	@echo "  Variables: PROFILE=sandbox|production (default sandbox), CONFIG=path/to/profile.yaml,"
+	@echo "             MODEL_PACKAGE_ARN=<approved model package version> (serve it)"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)

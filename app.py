@@ -17,6 +17,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
 
 from config import ConfigError, load_settings
+from config.settings import CONTEXT_OVERRIDES
 from stacks.stage import PlatformStage
 
 ROOT = Path(__file__).resolve().parent
@@ -30,7 +31,12 @@ def cdk_json_context() -> dict[str, object]:
 def main() -> int:
     app = cdk.App(context=cdk_json_context())
     try:
-        config = load_settings(app.node.try_get_context("profile"), app.node.try_get_context("config"))
+        overrides = {
+            field: app.node.try_get_context(key)
+            for key, field in CONTEXT_OVERRIDES.items()
+            if app.node.try_get_context(key)
+        }
+        config = load_settings(app.node.try_get_context("profile"), app.node.try_get_context("config"), overrides)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -25,7 +25,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
-from components.compliance import acknowledge_wildcard, skip_checkov
+from components.compliance import acknowledge_wildcard
 from components.data_lake import DataLake
 from components.exam import demonstrates
 from components.network import IsolatedNetwork
@@ -236,21 +236,6 @@ class TrainingPipeline(Construct):
                     conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
                 ),
                 iam.PolicyStatement(
-                    sid="JobNetworkInterfaces",
-                    resources=["*"],
-                    actions=[
-                        "ec2:CreateNetworkInterface",
-                        "ec2:CreateNetworkInterfacePermission",
-                        "ec2:DeleteNetworkInterface",
-                        "ec2:DeleteNetworkInterfacePermission",
-                        "ec2:DescribeNetworkInterfaces",
-                        "ec2:DescribeVpcs",
-                        "ec2:DescribeDhcpOptions",
-                        "ec2:DescribeSubnets",
-                        "ec2:DescribeSecurityGroups",
-                    ],
-                ),
-                iam.PolicyStatement(
                     sid="JobLogs",
                     resources=[job_logs],
                     actions=[
@@ -285,20 +270,7 @@ class TrainingPipeline(Construct):
         acknowledge_wildcard(policy, artifacts, "Pipeline outputs are written per execution under pipelines/ only.")
         acknowledge_wildcard(policy, training_data, "Training reads every object a team uploads under training/.")
         acknowledge_wildcard(policy, job_logs, "SageMaker names job log groups itself under /aws/sagemaker/.")
-        acknowledge_wildcard(
-            policy,
-            "*",
-            "EC2 network-interface and describe calls for VPC jobs do not support "
-            "resource-level permissions; PutMetricData is fenced by namespace.",
-        )
-        for check in ("CKV_AWS_111", "CKV_AWS_109"):
-            skip_checkov(
-                policy,
-                check,
-                "Only the EC2 network-interface calls SageMaker makes for VPC jobs have "
-                "Resource '*' (AWS documents no resource-level scoping for them); every "
-                "other write in this policy names its resources.",
-            )
+        role.allow_vpc_network_interfaces("the pipeline's jobs", also="PutMetricData is fenced by its namespace.")
         demonstrates(
             role.role, ["4.3"], "A role for the training pipeline only, separate from endpoint and monitor roles."
         )

@@ -195,12 +195,51 @@ class GovernanceConfig(_Model):
     _retention = field_validator("trail_log_retention_days")(_check_retention)
 
 
-class InferenceConfig(_Model):
-    """Endpoint sizing, validated here so the Inference stack never receives an impossible shape."""
+_MODEL_PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[A-Za-z0-9-]{1,63}/\d+$")
 
+
+class AutoscalingConfig(_Model):
+    target_invocations_per_instance: int = Field(ge=1, le=100_000)
+    scale_in_cooldown_seconds: int = Field(ge=0, le=3600)
+    scale_out_cooldown_seconds: int = Field(ge=0, le=3600)
+    business_hours_min_capacity: int | None = Field(
+        default=None, ge=1, le=100, description="Scheduled scaling: raise the floor on weekdays 08:00-18:00 UTC."
+    )
+
+
+class DeploymentConfig(_Model):
+    """How a new model reaches traffic: blue/green with canary or linear shifting and alarm rollback."""
+
+    traffic_routing: Literal["ALL_AT_ONCE", "CANARY", "LINEAR"]
+    step_percent: int = Field(ge=1, le=50, description="Canary size, or the linear step, in % of capacity.")
+    wait_seconds: int = Field(ge=0, le=3600, description="Time between traffic shifts, watched by the alarms.")
+    termination_wait_seconds: int = Field(ge=0, le=3600)
+
+
+class InferenceConfig(_Model):
+    """Serving. ``model_package_arn: null`` is the first deploy: no approved model yet, so no endpoint."""
+
+    mode: Literal["realtime", "serverless", "async"] = Field(
+        description="realtime (the secure default); serverless (no VPC, no isolation, no capture: a trade-off); "
+        "async (queued requests, results in the lake, scales to zero)"
+    )
+    model_package_arn: str | None = None
+    challenger_model_package_arn: str | None = Field(default=None, description="A/B test: a second variant.")
+    challenger_weight_percent: int = Field(default=10, ge=1, le=50)
+    shadow_model_package_arn: str | None = Field(default=None, description="Shadow variant: mirrored traffic.")
     instance_type: str
-    min_capacity: int = Field(ge=1, le=100)
+    min_capacity: int = Field(ge=0, le=100)
     max_capacity: int = Field(ge=1, le=100)
+    data_capture_percent: int = Field(ge=0, le=100)
+    latency_alarm_ms: int = Field(ge=1, le=60_000, description="p99 model latency that raises the alarm.")
+    autoscaling: AutoscalingConfig
+    deployment: DeploymentConfig
+    serverless_memory_mb: int = Field(default=2048, ge=1024, le=6144, multiple_of=1024)
+    serverless_max_concurrency: int = Field(default=5, ge=1, le=200)
+    async_max_concurrent_invocations_per_instance: int = Field(default=4, ge=1, le=1000)
+    api_throttle_rate_per_second: int = Field(ge=1, le=10_000)
+    api_throttle_burst: int = Field(ge=1, le=5_000)
+    function_reserved_concurrency: int = Field(ge=1, le=1000)
 
     @field_validator("instance_type")
     @classmethod
@@ -209,11 +248,30 @@ class InferenceConfig(_Model):
             raise ValueError("must be a SageMaker instance type such as 'ml.m5.large'")
         return value
 
+    @field_validator("model_package_arn", "challenger_model_package_arn", "shadow_model_package_arn")
+    @classmethod
+    def _package_arn(cls, value: str | None) -> str | None:
+        if value is not None and not _MODEL_PACKAGE_ARN.match(value):
+            raise ValueError(
+                f"{value!r} is not a model package version ARN "
+                "(arn:aws:sagemaker:REGION:ACCOUNT:model-package/GROUP/VERSION)"
+            )
+        return value
+
     @model_validator(mode="after")
     def _capacity(self) -> InferenceConfig:
         if self.min_capacity > self.max_capacity:
             raise ValueError(f"min_capacity: {self.min_capacity} must not exceed max_capacity ({self.max_capacity})")
+        if self.min_capacity == 0 and self.mode != "async":
+            raise ValueError("min_capacity: only async endpoints scale to zero; realtime needs at least 1")
+        if self.mode == "serverless" and (self.challenger_model_package_arn or self.shadow_model_package_arn):
+            raise ValueError("mode: serverless endpoints take one variant (no challenger, no shadow)")
         return self
+
+    @property
+    def serving(self) -> bool:
+        """Whether this deploy creates an endpoint (an approved model package is named)."""
+        return self.model_package_arn is not None
 
 
 class MlConfig(_Model):
@@ -302,6 +360,16 @@ class PlatformConfig(_Model):
             (self.removal_policy == "retain", "removal_policy", "production must be 'retain'"),
             (self.network.az_count >= 2, "network.az_count", "production needs at least 2 AZs"),
             (self.inference.min_capacity >= 2, "inference.min_capacity", "production needs at least 2 instances"),
+            (
+                self.inference.mode == "realtime",
+                "inference.mode",
+                "production serves realtime endpoints in the VPC (serverless has no VPC; async is a separate choice)",
+            ),
+            (
+                self.inference.deployment.traffic_routing != "ALL_AT_ONCE",
+                "inference.deployment.traffic_routing",
+                "production shifts traffic by CANARY or LINEAR with alarm rollback",
+            ),
             (
                 self.inference.max_capacity > self.inference.min_capacity,
                 "inference.max_capacity",
@@ -400,7 +468,26 @@ def parse_settings(raw: Any, source: str = "config") -> PlatformConfig:
         raise ConfigError(_format(exc, source)) from None
 
 
-def load_settings(profile: str | None = None, config_path: str | None = None) -> PlatformConfig:
+# Settings a deployment may override from the command line (`-c key=value`), with their place in the profile.
+CONTEXT_OVERRIDES = {"model_package_arn": "inference.model_package_arn"}
+
+
+def apply_overrides(raw: Any, overrides: dict[str, Any]) -> Any:
+    """Put ``{"section.field": value}`` into the parsed profile before validation, so overrides obey the
+    same rules as the file."""
+    for dotted, value in overrides.items():
+        node = raw
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {}) if isinstance(node, dict) else node
+        if isinstance(node, dict):
+            node[leaf] = value
+    return raw
+
+
+def load_settings(
+    profile: str | None = None, config_path: str | None = None, overrides: dict[str, Any] | None = None
+) -> PlatformConfig:
     path = resolve_profile_path(profile, config_path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -408,4 +495,4 @@ def load_settings(profile: str | None = None, config_path: str | None = None) ->
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{path.name}: not valid YAML{at}") from None
-    return parse_settings(raw, source=path.name)
+    return parse_settings(apply_overrides(raw, overrides or {}), source=path.name)
