@@ -86,6 +86,7 @@ class TrainingPipeline(Construct):
         self.pipeline_name = f"{name_prefix}-training"
         self.pipeline_arn = f"{arn}:pipeline/{self.pipeline_name}"
         group_name = f"{name_prefix}-models"
+        self.model_package_group_name = group_name
 
         scripts = {
             name: assets.Asset(

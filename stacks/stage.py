@@ -10,6 +10,7 @@ from config.settings import PlatformConfig
 from stacks.data_lake_stack import DataLakeStack
 from stacks.feature_store_stack import FeatureStoreStack
 from stacks.governance_stack import GovernanceStack
+from stacks.inference_stack import InferenceStack
 from stacks.ml_pipeline_stack import MlPipelineStack
 from stacks.network_stack import NetworkStack
 
@@ -75,6 +76,18 @@ class PlatformStage(cdk.Stage):
             features=self.feature_store.features,
             removal_policy=removal,
             description="ML platform training pipeline and model registry (MLA-C01 1.2, 1.3, 2.2, 2.3, 3.3)",
+        )
+        self.inference = InferenceStack(
+            self,
+            "Inference",
+            stack_name=config.stack_name("Inference"),
+            config=config,
+            network=self.network.network,
+            lake=self.data_lake.lake,
+            alerts=self.governance.alerts.topic,
+            model_package_group_name=self.ml_pipeline.training.model_package_group_name,
+            removal_policy=removal,
+            description="ML platform inference: endpoint, invocation API, model-deploy path (MLA-C01 3.1, 3.2, 3.3)",
         )
         cdk.Aspects.of(self).add(CdkProviderExceptions())
         for key, value in config.cost_allocation_tags.items():

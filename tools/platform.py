@@ -62,10 +62,15 @@ def nag_findings(scope: PlatformStage) -> list[tuple[str, str, str]]:
     return sorted(set(findings))
 
 
+# A model package version to synthesize the serving state with (tests and `python -m tools.platform P --serving`).
+EXAMPLE_MODEL_PACKAGE = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/mlops-models/1"
+
+
 def main() -> int:
-    profile = sys.argv[1] if len(sys.argv) > 1 else None
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    overrides = {"inference.model_package_arn": EXAMPLE_MODEL_PACKAGE} if "--serving" in sys.argv else {}
     with tempfile.TemporaryDirectory() as tmp:
-        built = synthesize(load_settings(profile), Path(tmp))
+        built = synthesize(load_settings(args[0] if args else None, overrides=overrides), Path(tmp))
         findings = nag_findings(built.stage)
     for rule, path, description in findings:
         print(f"{rule}  {path}\n    {description.splitlines()[0][:160]}")

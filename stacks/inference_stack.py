@@ -1,0 +1,76 @@
+"""Inference: the endpoint for the approved model, its invocation API, and the model-deploy notifications.
+
+With no approved package named (the first deploy), only the deploy path exists: approval notifications
+tell the team the command that serves the package.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from components.data_lake import DataLake
+from components.feature_store import load_schema
+from components.inference import ModelEndpoint
+from components.invocation_api import InvocationApi
+from components.model_deploy import ApprovalNotifications
+from components.network import IsolatedNetwork
+from config.settings import PlatformConfig
+
+
+class InferenceStack(cdk.Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: PlatformConfig,
+        network: IsolatedNetwork,
+        lake: DataLake,
+        alerts: sns.ITopic,
+        model_package_group_name: str,
+        removal_policy: cdk.RemovalPolicy,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        inference = config.inference
+        profile = "" if config.environment == "sandbox" else f" PROFILE={config.environment}"
+        self.approvals = ApprovalNotifications(
+            self,
+            "Approvals",
+            model_package_group_name=model_package_group_name,
+            topic=alerts,
+            deploy_command=f"make deploy{profile} MODEL_PACKAGE_ARN=",
+        )
+        self.endpoint: ModelEndpoint | None = None
+        self.api: InvocationApi | None = None
+        if not inference.serving:
+            return
+        self.endpoint = ModelEndpoint(
+            self,
+            "Serving",
+            config=inference,
+            endpoint_name=f"{config.name_prefix}-credit",
+            network=network,
+            lake=lake,
+            alerts=alerts,
+            removal_policy=removal_policy,
+        )
+        cdk.CfnOutput(self, "EndpointName", value=self.endpoint.endpoint_name)
+        if inference.mode != "async":  # async clients write requests to S3 and call InvokeEndpointAsync
+            features = [f["name"] for f in load_schema()["features"]]
+            self.api = InvocationApi(
+                self,
+                "Invocation",
+                config=inference,
+                endpoint_name=self.endpoint.endpoint_name,
+                endpoint_arn=self.endpoint.endpoint_arn,
+                feature_count=len(features) - 3,
+                network=network,
+                log_retention_days=config.log_retention_days,
+                removal_policy=removal_policy,
+            )
+            cdk.CfnOutput(self, "PredictUrl", value=self.api.api.url_for_path("/predict"))
