@@ -142,8 +142,17 @@ class ModelEndpoint(Construct):
             "A SageMaker endpoint updated blue/green with automatic rollback on its alarms.",
         )
         if config.mode != "serverless":
+            # Application Auto Scaling's service-linked role for SageMaker (AWS creates it on first use), so no
+            # hand-made role with a broad trust is added per variant.
+            scaling_role = iam.Role.from_role_arn(
+                self,
+                "AutoscalingServiceLinkedRole",
+                f"arn:{stack.partition}:iam::{stack.account}:role/aws-service-role/"
+                "sagemaker.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+                mutable=False,
+            )
             for variant in self.variants:
-                self._autoscaling(variant.name)
+                self._autoscaling(variant.name, scaling_role)
 
     def _role(self, stack: cdk.Stack, lake: DataLake, in_vpc: bool) -> ServiceRole:
         models = lake.artifacts.arn_for_objects(f"{MODELS_PREFIX}/*")
@@ -365,7 +374,7 @@ class ModelEndpoint(Construct):
             ),
         )
 
-    def _autoscaling(self, variant: str) -> autoscaling.ScalableTarget:
+    def _autoscaling(self, variant: str, scaling_role: iam.IRole) -> autoscaling.ScalableTarget:
         config = self.config
         target = autoscaling.ScalableTarget(
             self,
@@ -375,6 +384,7 @@ class ModelEndpoint(Construct):
             scalable_dimension="sagemaker:variant:DesiredInstanceCount",
             min_capacity=config.min_capacity,
             max_capacity=config.max_capacity,
+            role=scaling_role,
         )
         target.node.add_dependency(self.endpoint)
         scaling = config.autoscaling

@@ -1,5 +1,5 @@
-"""The compliance gates of SECURITY.md, over the same assemblies: cdk-nag packs, cfn-lint, checkov,
-and the shape of every exception (one finding, one construct, a specific reason, still needed)."""
+"""The compliance gates of SECURITY.md over every build: cdk-nag packs, cfn-lint, checkov, and the shape of
+every exception (one finding, one construct, a specific reason, still needed)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ import pytest
 from cdk_nag import NagPack
 
 from components.compliance import AUDIT_CONTEXT, AUDIT_METADATA
-from config import load_settings
-from tools.platform import NAG_PACKS, Synthesized, nag_findings, synthesize
+from tools.platform import BUILDS, NAG_PACKS, Synthesized, nag_findings, synthesize_build
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
@@ -31,8 +30,11 @@ def templates(platform: Synthesized) -> list[Path]:
 
 
 @pytest.mark.parametrize("pack", NAG_PACKS, ids=lambda pack: pack.__name__)
-def test_nag_pack_has_zero_unacknowledged_findings(platform: Synthesized, pack: type[NagPack]) -> None:
-    report = pack().validate_scope(platform.stage)
+@pytest.mark.parametrize("build", list(BUILDS))
+def test_nag_pack_has_zero_unacknowledged_findings(
+    builds: dict[str, Synthesized], build: str, pack: type[NagPack]
+) -> None:
+    report = pack().validate_scope(builds[build].stage)
     findings = [(v.rule_name, r.construct_path) for v in report.violations for r in v.violating_resources]
     assert report.success, findings
     assert not findings
@@ -66,18 +68,14 @@ def test_every_acknowledgment_names_one_finding_on_one_construct(platform: Synth
         assert len(reason) >= 25, (path, rule)
 
 
-@pytest.fixture(scope="module")
-def raw_sandbox_findings(tmp_path_factory: pytest.TempPathFactory) -> tuple[Synthesized, list[tuple[str, str, str]]]:
-    """The sandbox with acknowledgments recorded but not applied, and every finding the packs raise."""
-    built = synthesize(load_settings("sandbox"), tmp_path_factory.mktemp("audit"), extra_context={AUDIT_CONTEXT: True})
-    return built, nag_findings(built.stage)
-
-
-def test_no_acknowledgment_is_stale(raw_sandbox_findings: tuple[Synthesized, list[tuple[str, str, str]]]) -> None:
-    built, findings = raw_sandbox_findings
+@pytest.mark.parametrize("build", ["sandbox-serving", "serverless"])
+def test_no_acknowledgment_is_stale(tmp_path: Path, build: str) -> None:
+    """With acknowledgments recorded but not applied, every one of them matches a finding the packs raise."""
+    audited = synthesize_build(build, tmp_path, extra_context={AUDIT_CONTEXT: True})
+    findings = nag_findings(audited.stage)
     recorded = [
         (c.node.path, m.data["rule"])
-        for c in built.stage.node.find_all()
+        for c in audited.stage.node.find_all()
         for m in c.node.metadata
         if m.type == AUDIT_METADATA
     ]
@@ -92,33 +90,49 @@ def test_no_acknowledgment_is_stale(raw_sandbox_findings: tuple[Synthesized, lis
     assert not stale, f"acknowledged but no longer raised: {stale}"
 
 
-def test_cfn_lint_has_zero_errors_and_warnings(platform: Synthesized) -> None:
-    result = subprocess.run(
-        [str(CFN_LINT), "--format", "json", *map(str, templates(platform))], capture_output=True, text=True, check=False
-    )
+def test_cfn_lint_has_zero_errors_and_warnings(builds: dict[str, Synthesized]) -> None:
+    paths = [str(path) for build in builds.values() for path in templates(build)]
+    result = subprocess.run([str(CFN_LINT), "--format", "json", *paths], capture_output=True, text=True, check=False)
     matches = json.loads(result.stdout or "[]")
-    assert not matches, [(m["Rule"]["Id"], m["Message"]) for m in matches]
+    assert not matches, [(m["Rule"]["Id"], m["Filename"], m["Message"]) for m in matches]
     assert result.returncode == 0, result.stderr
 
 
-def run_checkov(directory: Path) -> dict[str, Any]:
+@pytest.fixture(scope="module")
+def checkov_report(builds: dict[str, Synthesized]) -> list[dict[str, Any]]:
+    """One checkov run over the cloud assemblies of every build (one process: checkov starts slowly)."""
     assert CHECKOV.exists(), "checkov lives in .venv-checkov: run `make setup`"
+    directories = [arg for build in builds.values() for arg in ("-d", str(templates(build)[0].parent))]
     result = subprocess.run(
-        [str(CHECKOV), "-d", str(directory), "--framework", "cloudformation", "--skip-download", "-o", "json"],
+        [str(CHECKOV), *directories, "--framework", "cloudformation", "--skip-download", "-o", "json"],
         capture_output=True,
         text=True,
         check=False,
     )
-    report = json.loads(result.stdout)
-    return dict(report[0] if isinstance(report, list) else report)
+    reports: list[dict[str, Any]] = []
+    decoder, text, position = json.JSONDecoder(), result.stdout, 0
+    while position < len(text.rstrip()):  # one JSON document per directory, back to back
+        document, position = decoder.raw_decode(text, position)
+        reports += document if isinstance(document, list) else [document]
+        while position < len(text) and text[position].isspace():
+            position += 1
+    assert len(reports) == len(builds), result.stderr[-2000:]
+    return reports
 
 
-def test_checkov_has_zero_failed_checks_and_every_skip_has_a_reason(platform: Synthesized) -> None:
-    directory = templates(platform)[0].parent
-    report = run_checkov(directory)
-    failed = report["results"]["failed_checks"]
-    assert not failed, [(c["check_id"], c["resource"]) for c in failed]
-    assert report["summary"]["passed"] > 100
-    for skipped in report["results"]["skipped_checks"]:
-        comment = skipped["check_result"].get("suppress_comment") or ""
-        assert len(comment) >= 25, (skipped["check_id"], skipped["resource"])
+def test_checkov_has_zero_failed_checks(checkov_report: list[dict[str, Any]]) -> None:
+    failed = [
+        (c["check_id"], c["file_abs_path"], c["resource"])
+        for r in checkov_report
+        for c in r["results"]["failed_checks"]
+    ]
+    assert not failed
+    assert sum(r["summary"]["passed"] for r in checkov_report) > 1000
+
+
+def test_every_checkov_skip_has_a_reason(checkov_report: list[dict[str, Any]]) -> None:
+    skipped = [c for r in checkov_report for c in r["results"]["skipped_checks"]]
+    assert skipped
+    for check in skipped:
+        comment = check["check_result"].get("suppress_comment") or ""
+        assert len(comment) >= 25, (check["check_id"], check["resource"])

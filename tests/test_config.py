@@ -76,6 +76,18 @@ BAD_INPUTS = [
     ("data_lake.athena_bytes_scanned_cutoff_mb", 1, "data_lake.athena_bytes_scanned_cutoff_mb"),
     ("account", "12345", "account: String should match pattern"),
     ("removal_policy", "keep", "removal_policy: Input should be 'retain' or 'destroy'"),
+    (
+        "inference.model_package_arn",
+        "arn:aws:sagemaker:eu-west-1:123:model-package/g/1",
+        "inference.model_package_arn: 'arn:aws:sagemaker:eu-west-1:123:model-package/g/1' is not a model package",
+    ),
+    ("inference.min_capacity", 0, "inference.min_capacity: only async endpoints scale to zero"),
+    ("inference.mode", "batch", "inference.mode: Input should be 'realtime', 'serverless' or 'async'"),
+    ("inference.deployment.step_percent", 80, "inference.deployment.step_percent: Input should be less than or equal"),
+    ("inference.serverless_memory_mb", 1500, "inference.serverless_memory_mb: Input should be a multiple of 1024"),
+    ("ml.retraining_schedule", "every sunday", "ml.retraining_schedule: must be 'rate(N unit)' or 'cron("),
+    ("ml.auc_threshold", 0.3, "ml.auc_threshold: Input should be greater than or equal to 0.5"),
+    ("ml.training_instance_type", "gpu-large", "ml.training_instance_type: must be a SageMaker instance type"),
 ]
 
 
@@ -111,6 +123,12 @@ def test_missing_section_is_named() -> None:
         ("inference.min_capacity", 1, "inference.min_capacity: production needs at least 2 instances"),
         ("inference.max_capacity", 2, "inference.max_capacity: production needs max_capacity > min_capacity"),
         ("log_retention_days", 30, "log_retention_days: production keeps logs at least 365 days"),
+        ("inference.mode", "serverless", "inference.mode: production serves realtime endpoints in the VPC"),
+        (
+            "inference.deployment.traffic_routing",
+            "ALL_AT_ONCE",
+            "inference.deployment.traffic_routing: production shifts traffic by CANARY or LINEAR",
+        ),
     ],
 )
 def test_production_guarantees_are_enforced(path: str, value: Any, expected: str) -> None:
@@ -157,6 +175,15 @@ def test_cli_bad_profile_is_one_line_and_nonzero(context: dict[str, str], expect
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith(expected)
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_cli_model_package_override_is_validated_like_the_file() -> None:
+    result = run_app({"model_package_arn": "not-an-arn"})
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: sandbox.yaml: inference.model_package_arn: 'not-an-arn' is not a model package version ARN "
+        "(arn:aws:sagemaker:REGION:ACCOUNT:model-package/GROUP/VERSION)"
+    ]
 
 
 def test_cli_bad_value_is_one_line_and_nonzero(tmp_path: Path) -> None:

@@ -64,6 +64,6 @@ def test_demonstrates_rejects_unknown_tasks_and_missing_reasons() -> None:
     assert stack.resolve(topic.get_metadata(METADATA_KEY)) == {"tasks": ["4.2"], "why": "a reason"}
 
 
-def test_generated_documents_are_current(synthesized: dict[str, Synthesized]) -> None:
-    for path, text in documents(synthesized).items():
+def test_generated_documents_are_current(builds: dict[str, Synthesized]) -> None:
+    for path, text in documents(builds).items():
         assert path.exists() and path.read_text(encoding="utf-8") == text, f"{path.name} is stale: run `make docs`"

@@ -58,6 +58,15 @@ def test_stateful_logical_ids_are_pinned(platform: Synthesized, stack_id: str) -
         assert set(resources(template, kind)) == expected, kind
 
 
-@pytest.mark.parametrize("stack_id", ["Network", "DataLake", "Governance", "FeatureStore", "MlPipeline"])
-def test_snapshot(platform: Synthesized, stack_id: str, snapshot: SnapshotAssertion) -> None:
-    assert scrub(platform.template(stack_id)) == snapshot(extension_class=JSONSnapshotExtension)
+# Every stack of each profile, plus the Inference stack once a model is served (the others do not change).
+SNAPSHOTS = [
+    (build, stack)
+    for build in ("sandbox", "production")
+    for stack in ("Network", "DataLake", "Governance", "FeatureStore", "MlPipeline", "Inference")
+]
+SNAPSHOTS += [("sandbox-serving", "Inference"), ("production-serving", "Inference")]
+
+
+@pytest.mark.parametrize(("build", "stack_id"), SNAPSHOTS)
+def test_snapshot(builds: dict[str, Synthesized], build: str, stack_id: str, snapshot: SnapshotAssertion) -> None:
+    assert scrub(builds[build].template(stack_id)) == snapshot(extension_class=JSONSnapshotExtension)

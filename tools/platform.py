@@ -64,6 +64,31 @@ def nag_findings(scope: PlatformStage) -> list[tuple[str, str, str]]:
 
 # A model package version to synthesize the serving state with (tests and `python -m tools.platform P --serving`).
 EXAMPLE_MODEL_PACKAGE = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/mlops-models/1"
+_SERVING: dict[str, object] = {"inference.model_package_arn": EXAMPLE_MODEL_PACKAGE}
+
+# Every configuration the tests and the generated documents cover: each profile before its first approved
+# model and while serving one, and each inference option the profiles do not use by default.
+BUILDS: dict[str, tuple[str, dict[str, object]]] = {
+    "sandbox": ("sandbox", {}),
+    "production": ("production", {}),
+    "sandbox-serving": ("sandbox", _SERVING),
+    "production-serving": ("production", _SERVING),
+    "serverless": ("sandbox", {**_SERVING, "inference.mode": "serverless"}),
+    "async": ("sandbox", {**_SERVING, "inference.mode": "async", "inference.min_capacity": 0}),
+    "ab-shadow": (
+        "production",
+        {
+            **_SERVING,
+            "inference.challenger_model_package_arn": EXAMPLE_MODEL_PACKAGE.replace("/1", "/2"),
+            "inference.shadow_model_package_arn": EXAMPLE_MODEL_PACKAGE.replace("/1", "/3"),
+        },
+    ),
+}
+
+
+def synthesize_build(name: str, outdir: Path, *, extra_context: dict[str, object] | None = None) -> Synthesized:
+    profile, overrides = BUILDS[name]
+    return synthesize(load_settings(profile, overrides=dict(overrides)), outdir, extra_context=extra_context)
 
 
 def main() -> int:
