@@ -64,6 +64,59 @@ def image_accounts() -> dict[str, dict[str, str]]:
     return {region: {name: table[name]["registries"][region] for name in ("xgboost", "sklearn")} for region in regions}
 
 
+def render_definition(
+    scope: Construct, *, name: str, network: IsolatedNetwork, replacements: dict[str, str], defaults: dict[str, Any]
+) -> str:
+    """The committed definition ``pipelines/definitions/<name>.json`` with every placeholder replaced by its
+    CloudFormation reference, as a JSON string with tokens (CDK turns it into an ``Fn::Join``).
+
+    Subnets and the security group come from ``network``; image accounts from a per-region mapping; the
+    region from the stack; parameter defaults from the profile. An unreplaced placeholder stops synth.
+    """
+    stack = cdk.Stack.of(scope)
+    path = PIPELINES / "definitions" / f"{name}.json"
+    text = path.read_text()
+    table = json.loads((DATA_DIR / "sagemaker_images.json").read_text())
+    every = dict(replacements)
+    mapping: cdk.CfnMapping | None = None
+    for framework in ("xgboost", "sklearn"):
+        entry = table[framework]
+        image = f"{entry['repository']}:{entry['tag']}"
+        region = placeholders.REGION
+        placeholder = f"{entry['registries'][region]}.dkr.ecr.{region}.amazonaws.com/{image}"
+        if placeholder not in text:
+            continue  # a mapping nothing reads is a template warning
+        mapping = mapping or cdk.CfnMapping(scope, IMAGES_MAPPING, mapping=image_accounts())
+        every[placeholder] = (
+            f"{mapping.find_in_map(stack.region, framework)}.dkr.ecr.{stack.region}.{stack.url_suffix}/{image}"
+        )
+    every[json.dumps(placeholders.REGION)] = f'"{stack.region}"'
+    subnets = [
+        subnet.subnet_id for subnet in network.vpc.select_subnets(subnet_type=network.subnets.subnet_type).subnets
+    ]
+    group = network.workload_security_group.security_group_id
+
+    def substitute(value: Any) -> Any:
+        if value == [placeholders.SUBNET]:
+            return subnets
+        if value == [placeholders.SECURITY_GROUP]:
+            return [group]
+        if isinstance(value, list):
+            return [substitute(v) for v in value]
+        if isinstance(value, dict):
+            if value.get("Name") in defaults and "DefaultValue" in value:
+                return {**value, "DefaultValue": defaults[value["Name"]]}
+            return {k: substitute(v) for k, v in value.items()}
+        if isinstance(value, str):
+            for old in sorted(every, key=len, reverse=True):
+                value = value.replace(old, every[old])
+            if "placeholder" in value:
+                raise ValueError(f"pipeline definition {name}: unreplaced value {value!r}")
+        return value
+
+    return str(stack.to_json_string(substitute(json.loads(text))))
+
+
 class TrainingPipeline(Construct):
     """``pipeline`` (AWS::SageMaker::Pipeline), ``model_package_group``, ``role`` (the pipeline's own),
     optional ``schedule`` and ``new_data_rule``."""
@@ -289,68 +342,28 @@ class TrainingPipeline(Construct):
         scripts: dict[str, assets.Asset],
         source: assets.Asset,
     ) -> str:
-        mapping = cdk.CfnMapping(self, IMAGES_MAPPING, mapping=image_accounts())
-        table = json.loads((DATA_DIR / "sagemaker_images.json").read_text())
-
-        def image(name: str) -> tuple[str, str]:
-            entry = table[name]
-            placeholder_uri = (
-                f"{entry['registries'][placeholders.REGION]}.dkr.ecr.{placeholders.REGION}.amazonaws.com/"
-                f"{entry['repository']}:{entry['tag']}"
-            )
-            real = (
-                f"{mapping.find_in_map(stack.region, name)}.dkr.ecr.{stack.region}.{stack.url_suffix}/"
-                f"{entry['repository']}:{entry['tag']}"
-            )
-            return placeholder_uri, real
-
         code_dir = "/opt/ml/processing/input/code/"
-        replacements = dict(
-            [
-                image("xgboost"),
-                image("sklearn"),
-                (placeholders.ROLE, self.role.role.role_arn),
-                (placeholders.KEY, lake.key.key_arn),
-                (json.dumps(placeholders.TRAINING_SOURCE), json.dumps(source.s3_object_url)),
-                (json.dumps(placeholders.REGION), f'"{stack.region}"'),
-                *[(f"s3://{placeholders.CODE}/{name}", asset.s3_object_url) for name, asset in scripts.items()],
-                *[(code_dir + name, code_dir + asset.s3_object_key) for name, asset in scripts.items()],
-                (placeholders.ARTIFACTS, lake.artifacts.bucket_name),
-                (placeholders.RAW, lake.raw.bucket_name),
-                (placeholders.FEATURE_GROUP, feature_group_name),
-                (placeholders.MODEL_PACKAGE_GROUP, group_name),
-            ]
+        return render_definition(
+            self,
+            name=config.pipeline_variant,
+            network=network,
+            replacements={
+                placeholders.ROLE: self.role.role.role_arn,
+                placeholders.KEY: lake.key.key_arn,
+                json.dumps(placeholders.TRAINING_SOURCE): json.dumps(source.s3_object_url),
+                **{f"s3://{placeholders.CODE}/{name}": asset.s3_object_url for name, asset in scripts.items()},
+                **{code_dir + name: code_dir + asset.s3_object_key for name, asset in scripts.items()},
+                placeholders.ARTIFACTS: lake.artifacts.bucket_name,
+                placeholders.RAW: lake.raw.bucket_name,
+                placeholders.FEATURE_GROUP: feature_group_name,
+                placeholders.MODEL_PACKAGE_GROUP: group_name,
+            },
+            defaults={
+                "ProcessingInstanceType": config.processing_instance_type,
+                "TrainingInstanceType": config.training_instance_type,
+                "AucThreshold": config.auc_threshold,
+            },
         )
-        defaults = {
-            "ProcessingInstanceType": config.processing_instance_type,
-            "TrainingInstanceType": config.training_instance_type,
-            "AucThreshold": config.auc_threshold,
-        }
-        subnets = [
-            subnet.subnet_id for subnet in network.vpc.select_subnets(subnet_type=network.subnets.subnet_type).subnets
-        ]
-        group = network.workload_security_group.security_group_id
-
-        def substitute(value: Any) -> Any:
-            if value == [placeholders.SUBNET]:
-                return subnets
-            if value == [placeholders.SECURITY_GROUP]:
-                return [group]
-            if isinstance(value, list):
-                return [substitute(v) for v in value]
-            if isinstance(value, dict):
-                if value.get("Name") in defaults and "DefaultValue" in value:
-                    return {**value, "DefaultValue": defaults[value["Name"]]}
-                return {k: substitute(v) for k, v in value.items()}
-            if isinstance(value, str):
-                for old in sorted(replacements, key=len, reverse=True):
-                    value = value.replace(old, replacements[old])
-                if "placeholder" in value:
-                    raise ValueError(f"pipeline definition {config.pipeline_variant}: unreplaced value {value!r}")
-            return value
-
-        path = PIPELINES / "definitions" / f"{config.pipeline_variant}.json"
-        return str(stack.to_json_string(substitute(json.loads(path.read_text()))))
 
     def _schedule(self, config: MlConfig, stack: cdk.Stack) -> scheduler.CfnSchedule:
         role = ServiceRole(

@@ -237,6 +237,7 @@ class InferenceConfig(_Model):
     serverless_memory_mb: int = Field(default=2048, ge=1024, le=6144, multiple_of=1024)
     serverless_max_concurrency: int = Field(default=5, ge=1, le=200)
     async_max_concurrent_invocations_per_instance: int = Field(default=4, ge=1, le=1000)
+    batch_transform: bool = Field(default=False, description="A batch-scoring pipeline for offline inference.")
     api_throttle_rate_per_second: int = Field(ge=1, le=10_000)
     api_throttle_burst: int = Field(ge=1, le=5_000)
     function_reserved_concurrency: int = Field(ge=1, le=1000)

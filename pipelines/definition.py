@@ -331,6 +331,82 @@ def build(variant: Variant) -> dict[str, Any]:
     return stabilize(dict(json.loads(pipeline.definition())))
 
 
+BATCH = "batch"  # the batch-scoring definition's file name (definitions/batch.json)
+
+
+def build_batch() -> dict[str, Any]:
+    """Batch scoring (exam 3.1): create a model from an approved package, then a batch transform job.
+
+    Both run in the VPC with network isolation and KMS. The SDK's ``ModelPackage`` describes the package
+    through the AWS API even inside a pipeline session, so the model step is built from a plain ``Model``
+    and its container is then pointed at the ``ModelPackageArn`` parameter (see ``_use_model_package``).
+    """
+    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    import boto3
+    from sagemaker import image_uris
+    from sagemaker.model import Model
+    from sagemaker.transformer import Transformer
+    from sagemaker.workflow.execution_variables import ExecutionVariables
+    from sagemaker.workflow.functions import Join
+    from sagemaker.workflow.model_step import ModelStep
+    from sagemaker.workflow.parameters import ParameterString
+    from sagemaker.workflow.pipeline import Pipeline
+    from sagemaker.workflow.pipeline_context import PipelineSession
+    from sagemaker.workflow.steps import TransformStep
+
+    session = PipelineSession(
+        boto_session=boto3.Session(region_name=REGION, aws_access_key_id="offline", aws_secret_access_key="offline"),
+        default_bucket=ARTIFACTS,
+        sagemaker_config={"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}},
+    )
+    package = ParameterString("ModelPackageArn")  # required: which approved version scores the batch
+    input_data = ParameterString("InputDataUri", default_value=f"s3://{ARTIFACTS}/batch/input/")
+    instance_type = ParameterString("TransformInstanceType", default_value="ml.m5.large")
+    model = Model(
+        image_uri=image_uris.retrieve("xgboost", REGION, version=XGBOOST_VERSION),
+        model_data=f"s3://{ARTIFACTS}/{PACKAGE_MODEL_DATA}",
+        role=ROLE,
+        sagemaker_session=session,
+        vpc_config={"Subnets": [SUBNET], "SecurityGroupIds": [SECURITY_GROUP]},
+        enable_network_isolation=True,
+    )
+    create = ModelStep("CreateModel", step_args=model.create(instance_type=instance_type))
+    transformer = Transformer(
+        model_name=create.properties.ModelName,
+        instance_type=instance_type,
+        instance_count=1,
+        output_path=Join(on="/", values=[f"s3://{ARTIFACTS}/batch/output", ExecutionVariables.PIPELINE_EXECUTION_ID]),
+        accept="text/csv",
+        assemble_with="Line",
+        strategy="MultiRecord",
+        max_payload=6,
+        volume_kms_key=KEY,
+        output_kms_key=KEY,
+        sagemaker_session=session,
+        base_transform_job_name="score",
+    )
+    score = TransformStep(
+        "Score", step_args=transformer.transform(data=input_data, content_type="text/csv", split_type="Line")
+    )
+    pipeline = Pipeline(
+        name=BATCH, parameters=[package, input_data, instance_type], steps=[create, score], sagemaker_session=session
+    )
+    return _use_model_package(stabilize(dict(json.loads(pipeline.definition()))))
+
+
+PACKAGE_MODEL_DATA = "placeholder-model-data/model.tar.gz"
+
+
+def _use_model_package(definition: dict[str, Any]) -> dict[str, Any]:
+    """Serve the approved package named at run time: the container becomes ``{"ModelPackageName": param}``."""
+    for step in definition["Steps"]:
+        if step["Type"] == "Model":
+            step["Arguments"]["PrimaryContainer"] = {"ModelPackageName": {"Get": "Parameters.ModelPackageArn"}}
+    if PACKAGE_MODEL_DATA in json.dumps(definition):
+        raise ValueError("the model step still names the stand-in model data")
+    return definition
+
+
 def stabilize(definition: dict[str, Any]) -> dict[str, Any]:
     """Make the output byte-stable: the SDK stamps the tuning job's static hyperparameters with a
     timestamped ``sagemaker_job_name``; SageMaker names every job per execution anyway."""
@@ -350,6 +426,7 @@ def outputs() -> dict[Path, str]:
     from pipelines.steps.preprocess import feature_schema
 
     files = {DEFINITIONS / f"{variant.name}.json": render(build(variant)) for variant in VARIANTS}
+    files[DEFINITIONS / f"{BATCH}.json"] = render(build_batch())
     files[FEATURE_SCHEMA] = render(feature_schema())
     return files
 

@@ -12,6 +12,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from components.batch_scoring import BatchScoring
 from components.data_lake import DataLake
 from components.feature_store import load_schema
 from components.inference import ModelEndpoint
@@ -45,6 +46,17 @@ class InferenceStack(cdk.Stack):
             topic=alerts,
             deploy_command=f"make deploy{profile} MODEL_PACKAGE_ARN=",
         )
+        self.batch: BatchScoring | None = None
+        if inference.batch_transform:  # offline scoring needs no endpoint, only an approved package at run time
+            self.batch = BatchScoring(
+                self,
+                "BatchScoring",
+                name_prefix=config.name_prefix,
+                instance_type=inference.instance_type,
+                model_package_group_name=model_package_group_name,
+                network=network,
+                lake=lake,
+            )
         self.endpoint: ModelEndpoint | None = None
         self.api: InvocationApi | None = None
         if not inference.serving:

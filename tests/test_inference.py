@@ -269,3 +269,27 @@ def test_control_19_endpoint_and_function_roles_are_their_own(builds: dict[str, 
             ],
         ]
     }
+
+
+@pytest.mark.exam("3.1")
+def test_batch_transform_option(platform: Synthesized) -> None:
+    template = inference(platform)
+    pipelines = resources(template, "AWS::SageMaker::Pipeline")
+    assert bool(pipelines) is platform.config.inference.batch_transform
+    if not pipelines:
+        return
+    (pipeline,) = pipelines.values()
+    separator, parts = props(pipeline)["PipelineDefinition"]["PipelineDefinitionBody"]["Fn::Join"]
+    text = separator.join(part if isinstance(part, str) else "<ref>" for part in parts)
+    assert "placeholder" not in text and "111122223333" not in text
+    definition = json.loads(text)
+    steps = {step["Type"]: step["Arguments"] for step in definition["Steps"]}
+    model = steps["Model"]
+    assert model["PrimaryContainer"] == {"ModelPackageName": {"Get": "Parameters.ModelPackageArn"}}
+    assert model["EnableNetworkIsolation"] is True
+    assert len(model["VpcConfig"]["Subnets"]) == platform.config.network.az_count
+    transform = steps["Transform"]
+    assert transform["TransformOutput"]["KmsKeyId"] == "<ref>" == transform["TransformResources"]["VolumeKmsKeyId"]
+    role = props(pipeline)["RoleArn"]["Fn::GetAtt"][0]
+    trust = statements(props(template["Resources"][role])["AssumeRolePolicyDocument"])
+    assert [s["Principal"] for s in trust] == [{"Service": "sagemaker.amazonaws.com"}]

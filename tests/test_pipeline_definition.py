@@ -96,6 +96,19 @@ def test_spot_and_tuning_variants(variant: definition.Variant) -> None:
     assert ("CheckpointConfig" in job) is variant.spot
 
 
+def test_batch_definition_scores_an_approved_package_isolated_and_encrypted() -> None:
+    body = json.loads((definition.DEFINITIONS / f"{definition.BATCH}.json").read_text())
+    assert [p["Name"] for p in body["Parameters"]] == ["ModelPackageArn", "InputDataUri", "TransformInstanceType"]
+    model, transform = (step["Arguments"] for step in body["Steps"])
+    assert model["PrimaryContainer"] == {"ModelPackageName": {"Get": "Parameters.ModelPackageArn"}}
+    assert model["EnableNetworkIsolation"] is True
+    assert model["VpcConfig"] == {"Subnets": [definition.SUBNET], "SecurityGroupIds": [definition.SECURITY_GROUP]}
+    assert (
+        transform["TransformOutput"]["KmsKeyId"] == transform["TransformResources"]["VolumeKmsKeyId"] == definition.KEY
+    )
+    assert definition.PACKAGE_MODEL_DATA not in json.dumps(body)
+
+
 def test_every_script_the_definition_names_exists() -> None:
     steps_dir = Path(definition.__file__).parent / "steps"
     for script in (*definition.SCRIPTS, "train.py"):

@@ -75,6 +75,7 @@ BUILDS: dict[str, tuple[str, dict[str, object]]] = {
     "production-serving": ("production", _SERVING),
     "serverless": ("sandbox", {**_SERVING, "inference.mode": "serverless"}),
     "async": ("sandbox", {**_SERVING, "inference.mode": "async", "inference.min_capacity": 0}),
+    "batch": ("sandbox", {"inference.batch_transform": True}),
     "ab-shadow": (
         "production",
         {
