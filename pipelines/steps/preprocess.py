@@ -173,6 +173,7 @@ def run(input_dir: Path, output_dir: Path, seed: int = 42) -> dict[str, int]:
         "label": LABEL,
         "features": feature_names(),
         "preprocessing": params,
+        "label_rate": round(float(train[LABEL].mean()), 6),  # the reference for prediction drift
         "histograms": histograms(transform(train, params)),
     }
     (output_dir / "baseline").mkdir(parents=True, exist_ok=True)

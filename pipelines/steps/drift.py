@@ -1,0 +1,230 @@
+"""Drift step (exam 4.1): compare what the endpoint received and answered with the training baseline.
+
+Runs as a processing job with network isolation (SECURITY.md control 15), so it makes no AWS call: it
+reads the endpoint's data capture and the baseline the preprocess step wrote, writes ``drift.json``,
+and prints the results in CloudWatch Embedded Metric Format; CloudWatch Logs turns those lines of the
+job's log into metrics (namespace ``MLPlatform/Drift``) that the drift alarm watches.
+
+    python drift.py --capture-dir /opt/ml/processing/capture --baseline-dir /opt/ml/processing/baseline \
+        --output-dir /opt/ml/processing/report --endpoint-name NAME
+
+Per feature: population stability index (PSI) on the baseline's quantile bins, and the two-sample
+Kolmogorov-Smirnov statistic against the baseline's sample. For predictions: the mean predicted
+probability against the training label rate. A feature drifts when its PSI reaches ``--psi-threshold``
+(0.2 is the usual "significant shift") or its KS p-value falls below ``--ks-alpha``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+NAMESPACE = "MLPlatform/Drift"
+EPSILON = 1e-4  # floor for empty bins, so PSI stays finite
+
+
+class CaptureError(ValueError):
+    """Capture files exist but none of their records could be read."""
+
+
+def _decode(payload: dict[str, Any]) -> str:
+    data = str(payload.get("data", ""))
+    return base64.b64decode(data).decode() if payload.get("encoding") == "BASE64" else data
+
+
+def load_capture(capture_dir: Path, feature_count: int) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """Rows of features and the predictions answered for them, from every ``*.jsonl`` under the folder."""
+    rows: list[list[float]] = []
+    predictions: list[float] = []
+    stats = {"files": 0, "records": 0, "malformed": 0}
+    for path in sorted(capture_dir.rglob("*.jsonl")):
+        stats["files"] += 1
+        for line in path.read_text().splitlines():
+            if not line.strip():
+                continue
+            stats["records"] += 1
+            try:
+                capture = json.loads(line)["captureData"]
+                inputs = [
+                    [float(v) for v in row.split(",")]
+                    for row in _decode(capture["endpointInput"]).splitlines()
+                    if row.strip()
+                ]
+                outputs = [
+                    float(v) for v in _decode(capture["endpointOutput"]).replace("\n", ",").split(",") if v.strip()
+                ]
+                if not inputs or any(len(row) != feature_count for row in inputs) or len(outputs) != len(inputs):
+                    raise ValueError("shape")
+            except (KeyError, TypeError, ValueError, json.JSONDecodeError):
+                stats["malformed"] += 1
+                continue
+            rows += inputs
+            predictions += outputs
+    if stats["records"] and not rows:
+        raise CaptureError(
+            f"drift: all {stats['records']} capture records under {capture_dir} are malformed "
+            f"(expected CSV rows of {feature_count} features and one prediction each)"
+        )
+    features = np.array(rows, dtype=float).reshape(-1, feature_count)
+    return features, np.array(predictions, dtype=float), stats
+
+
+def psi(edges: list[float], expected: list[float], values: np.ndarray) -> float:
+    """Population stability index of ``values`` against the baseline's bins and proportions."""
+    counts, _ = np.histogram(np.clip(values, edges[0], edges[-1]), bins=np.array(edges))
+    actual = np.maximum(counts / max(len(values), 1), EPSILON)
+    reference = np.maximum(np.array(expected), EPSILON)
+    return float(np.sum((actual - reference) * np.log(actual / reference)))
+
+
+def ks(reference: np.ndarray, values: np.ndarray) -> tuple[float, float]:
+    """Two-sample Kolmogorov-Smirnov statistic D and its asymptotic p-value."""
+    a, b = np.sort(reference), np.sort(values)
+    grid = np.concatenate([a, b])
+    d = float(
+        np.max(
+            np.abs(np.searchsorted(a, grid, side="right") / len(a) - np.searchsorted(b, grid, side="right") / len(b))
+        )
+    )
+    n = len(a) * len(b) / (len(a) + len(b))
+    lam = (math.sqrt(n) + 0.12 + 0.11 / math.sqrt(n)) * d
+    p = 2 * sum((-1) ** (k - 1) * math.exp(-2 * k * k * lam * lam) for k in range(1, 101))
+    return d, float(min(max(p, 0.0), 1.0))
+
+
+def analyse(
+    baseline: dict[str, Any],
+    features: np.ndarray,
+    predictions: np.ndarray,
+    *,
+    psi_threshold: float,
+    ks_alpha: float,
+    min_records: int,
+) -> dict[str, Any]:
+    names = baseline["features"]
+    if len(features) < min_records:
+        return {"status": "insufficient_data", "records": len(features), "min_records": min_records}
+    per_feature = {}
+    for index, name in enumerate(names):
+        histogram = baseline["histograms"][name]
+        values = features[:, index]
+        d, p = ks(np.array(histogram["sample"]), values)
+        score = psi(histogram["edges"], histogram["proportions"], values)
+        per_feature[name] = {
+            "psi": round(score, 6),
+            "ks_d": round(d, 6),
+            "ks_p": round(p, 6),
+            "drifted": score >= psi_threshold or p < ks_alpha,
+        }
+    prediction_drift = abs(float(predictions.mean()) - float(baseline["label_rate"]))
+    drifted = sorted(name for name, result in per_feature.items() if result["drifted"])
+    return {
+        "status": "drift" if drifted else "ok",
+        "records": len(features),
+        "max_psi": max(r["psi"] for r in per_feature.values()),
+        "drifted_features": drifted,
+        "prediction_mean": round(float(predictions.mean()), 6),
+        "training_label_rate": baseline["label_rate"],
+        "prediction_drift": round(prediction_drift, 6),
+        "features": per_feature,
+        "thresholds": {"psi": psi_threshold, "ks_alpha": ks_alpha},
+    }
+
+
+def emf_lines(report: dict[str, Any], endpoint: str, timestamp_ms: int) -> list[str]:
+    """CloudWatch Embedded Metric Format: one summary line, and one line per feature's PSI."""
+
+    def line(dimensions: list[str], values: dict[str, Any], metrics: dict[str, float]) -> str:
+        return json.dumps(
+            {
+                "_aws": {
+                    "Timestamp": timestamp_ms,
+                    "CloudWatchMetrics": [
+                        {
+                            "Namespace": NAMESPACE,
+                            "Dimensions": [dimensions],
+                            "Metrics": [{"Name": name, "Unit": "None"} for name in metrics],
+                        }
+                    ],
+                },
+                **values,
+                **metrics,
+            },
+            sort_keys=True,
+        )
+
+    if report["status"] == "insufficient_data":
+        return [line(["EndpointName"], {"EndpointName": endpoint}, {"SampleCount": report["records"]})]
+    lines = [
+        line(
+            ["EndpointName"],
+            {"EndpointName": endpoint},
+            {
+                "MaxFeaturePSI": report["max_psi"],
+                "DriftedFeatures": len(report["drifted_features"]),
+                "PredictionDrift": report["prediction_drift"],
+                "SampleCount": report["records"],
+            },
+        )
+    ]
+    for name, result in report["features"].items():
+        lines.append(
+            line(
+                ["EndpointName", "Feature"], {"EndpointName": endpoint, "Feature": name}, {"FeaturePSI": result["psi"]}
+            )
+        )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Feature and prediction drift of captured endpoint traffic")
+    parser.add_argument("--capture-dir", type=Path, default=Path("/opt/ml/processing/capture"))
+    parser.add_argument("--baseline-dir", type=Path, default=Path("/opt/ml/processing/baseline"))
+    parser.add_argument("--output-dir", type=Path, default=Path("/opt/ml/processing/report"))
+    parser.add_argument("--endpoint-name", required=True)
+    parser.add_argument("--psi-threshold", type=float, default=0.2)
+    parser.add_argument("--ks-alpha", type=float, default=0.001)
+    parser.add_argument("--min-records", type=int, default=50)
+    args = parser.parse_args(argv)
+    baseline_path = args.baseline_dir / "baseline.json"
+    if not baseline_path.exists():
+        print(f"drift: no baseline.json in {args.baseline_dir}; run the training pipeline first", file=sys.stderr)
+        return 2
+    baseline = json.loads(baseline_path.read_text())
+    try:
+        features, predictions, stats = load_capture(args.capture_dir, len(baseline["features"]))
+    except CaptureError as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    if stats["files"] == 0:
+        print(
+            f"drift: no capture files (*.jsonl) under {args.capture_dir}; is data capture on and the endpoint "
+            "receiving traffic?",
+            file=sys.stderr,
+        )
+    report = analyse(
+        baseline,
+        features,
+        predictions,
+        psi_threshold=args.psi_threshold,
+        ks_alpha=args.ks_alpha,
+        min_records=args.min_records,
+    )
+    report["capture"] = stats
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    (args.output_dir / "drift.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    for line in emf_lines(report, args.endpoint_name, int(time.time() * 1000)):
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""The drift step on captured traffic: it flags a shifted sample, passes an unshifted one, and handles
+empty and malformed capture with a clear message."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from pipelines.data.generate import SAMPLE
+from pipelines.steps import drift, preprocess
+
+pytestmark = pytest.mark.exam("4.1")
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    root = tmp_path_factory.mktemp("drift")
+    (root / "input").mkdir()
+    (root / "input" / "data.csv").write_bytes(SAMPLE.read_bytes())
+    preprocess.run(root / "input", root / "out", seed=42)
+    baseline = json.loads((root / "out" / "baseline" / "baseline.json").read_text())
+    test = np.loadtxt(root / "out" / "test" / "test.csv", delimiter=",", ndmin=2)
+    return {"root": root, "baseline": baseline, "features": test[:, 1:], "labels": test[:, 0]}
+
+
+def write_capture(folder: Path, rows: np.ndarray, predictions: np.ndarray, *, base64_encoded: bool = False) -> None:
+    """SageMaker data-capture JSON Lines: one record per request of a few rows."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for start in range(0, len(rows), 3):
+        csv = "\n".join(",".join(f"{v:.6f}" for v in row) for row in rows[start : start + 3])
+        out = "\n".join(f"{p:.4f}" for p in predictions[start : start + 3])
+        encode = (lambda s: base64.b64encode(s.encode()).decode()) if base64_encoded else (lambda s: s)
+        lines.append(
+            json.dumps(
+                {
+                    "captureData": {
+                        "endpointInput": {
+                            "observedContentType": "text/csv",
+                            "mode": "INPUT",
+                            "data": encode(csv),
+                            "encoding": "BASE64" if base64_encoded else "CSV",
+                        },
+                        "endpointOutput": {
+                            "observedContentType": "text/csv",
+                            "mode": "OUTPUT",
+                            "data": encode(out),
+                            "encoding": "BASE64" if base64_encoded else "CSV",
+                        },
+                    },
+                    "eventMetadata": {"eventId": str(start), "inferenceTime": "2026-11-29T00:00:00Z"},
+                    "eventVersion": "0",
+                }
+            )
+        )
+    (folder / "capture.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def run(prepared: dict[str, Any], capture: Path, tmp_path: Path, *extra: str) -> tuple[int, dict[str, Any]]:
+    code = drift.main(
+        [
+            "--capture-dir",
+            str(capture),
+            "--baseline-dir",
+            str(prepared["root"] / "out" / "baseline"),
+            "--output-dir",
+            str(tmp_path / "report"),
+            "--endpoint-name",
+            "ep",
+            *extra,
+        ]
+    )
+    report_path = tmp_path / "report" / "drift.json"
+    return code, json.loads(report_path.read_text()) if report_path.exists() else {}
+
+
+def test_unshifted_traffic_passes(prepared: dict[str, Any], tmp_path: Path) -> None:
+    features = prepared["features"]
+    write_capture(tmp_path / "capture", features, np.full(len(features), prepared["baseline"]["label_rate"]))
+    code, report = run(prepared, tmp_path / "capture", tmp_path)
+    assert code == 0
+    assert report["status"] == "ok", report["drifted_features"]
+    assert report["max_psi"] < 0.2
+    assert report["records"] == len(features)
+
+
+def test_shifted_traffic_is_flagged_on_the_shifted_features(prepared: dict[str, Any], tmp_path: Path) -> None:
+    names = prepared["baseline"]["features"]
+    shifted = prepared["features"].copy()
+    shifted[:, names.index("income")] -= 1.5  # incomes fell by 1.5 standard deviations
+    shifted[:, names.index("debt_to_income")] += 1.0
+    write_capture(tmp_path / "capture", shifted, np.full(len(shifted), 0.6), base64_encoded=True)
+    code, report = run(prepared, tmp_path / "capture", tmp_path)
+    assert code == 0
+    assert report["status"] == "drift"
+    assert {"income", "debt_to_income"} <= set(report["drifted_features"])
+    assert "age" not in report["drifted_features"]
+    assert report["features"]["income"]["psi"] > 0.5
+    assert report["prediction_drift"] > 0.3
+
+
+def test_metrics_are_embedded_metric_format(
+    prepared: dict[str, Any], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    write_capture(tmp_path / "capture", prepared["features"], np.full(len(prepared["features"]), 0.25))
+    run(prepared, tmp_path / "capture", tmp_path)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    summary = lines[0]
+    (directive,) = summary["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == drift.NAMESPACE and directive["Dimensions"] == [["EndpointName"]]
+    assert {m["Name"] for m in directive["Metrics"]} == {
+        "MaxFeaturePSI",
+        "DriftedFeatures",
+        "PredictionDrift",
+        "SampleCount",
+    }
+    assert summary["EndpointName"] == "ep" and isinstance(summary["MaxFeaturePSI"], float)
+    assert len(lines) == 1 + len(prepared["baseline"]["features"])  # one FeaturePSI line per feature
+
+
+def test_empty_capture_reports_insufficient_data_with_a_clear_message(
+    prepared: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "capture").mkdir()
+    code, report = run(prepared, tmp_path / "capture", tmp_path)
+    assert code == 0 and report["status"] == "insufficient_data"
+    assert "no capture files" in capsys.readouterr().err
+
+
+def test_malformed_records_are_skipped_and_all_malformed_is_an_error(
+    prepared: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    features = prepared["features"]
+    write_capture(tmp_path / "capture", features, np.full(len(features), 0.25))
+    with (tmp_path / "capture" / "capture.jsonl").open("a") as handle:
+        handle.write("not json\n" + json.dumps({"captureData": {"endpointInput": {"data": "1,2"}}}) + "\n")
+    code, report = run(prepared, tmp_path / "capture", tmp_path)
+    assert code == 0 and report["capture"]["malformed"] == 2
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "x.jsonl").write_text("{}\n[1, 2]\n")
+    code, _ = run(prepared, tmp_path / "bad", tmp_path / "second")
+    assert code == 2
+    assert "all 2 capture records" in capsys.readouterr().err
+
+
+def test_missing_baseline_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "capture").mkdir()
+    code = drift.main(
+        [
+            "--capture-dir",
+            str(tmp_path / "capture"),
+            "--baseline-dir",
+            str(tmp_path),
+            "--output-dir",
+            str(tmp_path / "out"),
+            "--endpoint-name",
+            "ep",
+        ]
+    )
+    assert code == 2 and "run the training pipeline first" in capsys.readouterr().err
+
+
+def test_psi_and_ks_on_known_distributions() -> None:
+    rng = np.random.default_rng(0)
+    reference = rng.normal(0, 1, 5000)
+    edges = list(np.quantile(reference, np.linspace(0, 1, 11)))
+    expected = [0.1] * 10
+    assert drift.psi(edges, expected, rng.normal(0, 1, 5000)) < 0.02
+    assert drift.psi(edges, expected, rng.normal(1, 1, 5000)) > 0.5
+    d_same, p_same = drift.ks(reference, rng.normal(0, 1, 2000))
+    d_shift, p_shift = drift.ks(reference, rng.normal(0.5, 1, 2000))
+    assert p_same > 0.01 and p_shift < 1e-6 and d_shift > d_same
