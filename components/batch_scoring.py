@@ -38,6 +38,7 @@ class BatchScoring(Construct):
         stack = cdk.Stack.of(self)
         arn = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
         self.pipeline_name = f"{name_prefix}-batch-scoring"
+        self.pipeline_arn = f"{arn}:pipeline/{self.pipeline_name}"
         models, jobs = f"{arn}:model/*", f"{arn}:transform-job/*"
         packages = f"{arn}:model-package/{model_package_group_name}/*"
         batch = lake.artifacts.arn_for_objects("batch/*")

@@ -221,6 +221,7 @@ class TrainingPipeline(Construct):
         jobs = [f"{arn}:processing-job/*", f"{arn}:training-job/*", f"{arn}:hyper-parameter-tuning-job/*"]
         packages = f"{arn}:model-package/{group_name}/*"
         artifacts = lake.artifacts.arn_for_objects("pipelines/*")
+        baseline = lake.artifacts.arn_for_objects(f"{placeholders.BASELINE_PREFIX}/*")
         training_data = lake.raw.arn_for_objects(f"{TRAINING_PREFIX}*")
         job_logs = f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:/aws/sagemaker/*"
         role = ServiceRole(
@@ -270,7 +271,7 @@ class TrainingPipeline(Construct):
                 ),
                 iam.PolicyStatement(
                     sid="ReadWriteArtifacts",
-                    resources=[artifacts],
+                    resources=[artifacts, baseline],
                     actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
                 ),
                 iam.PolicyStatement(
@@ -322,6 +323,7 @@ class TrainingPipeline(Construct):
             policy, packages, "Model package versions are numbered by the registry, in this group only."
         )
         acknowledge_wildcard(policy, artifacts, "Pipeline outputs are written per execution under pipelines/ only.")
+        acknowledge_wildcard(policy, baseline, "Each run refreshes the drift baseline under monitoring/baseline/.")
         acknowledge_wildcard(policy, training_data, "Training reads every object a team uploads under training/.")
         acknowledge_wildcard(policy, job_logs, "SageMaker names job log groups itself under /aws/sagemaker/.")
         role.allow_vpc_network_interfaces("the pipeline's jobs", also="PutMetricData is fenced by its namespace.")

@@ -306,6 +306,21 @@ class MlConfig(_Model):
         return ("tune" if self.hyperparameter_tuning else "train") + ("-spot" if self.managed_spot_training else "")
 
 
+class MonitoringConfig(_Model):
+    """Drift monitoring (works in every account) and the retraining loop it closes."""
+
+    drift_schedule: str = Field(description="EventBridge Scheduler expression for the drift job.")
+    psi_threshold: float = Field(gt=0, le=5, description="Max feature PSI that raises the drift alarm.")
+    retrain_on_drift: bool = Field(description="The drift alarm's OK->ALARM transition starts the training pipeline.")
+
+    @field_validator("drift_schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        if not _SCHEDULE.match(value):
+            raise ValueError("must be 'rate(N unit)' or 'cron(m h dom mon dow y)' (EventBridge Scheduler)")
+        return value
+
+
 class TagsConfig(_Model):
     owner: str = Field(min_length=1, max_length=256)
     cost_center: str = Field(min_length=1, max_length=256)
@@ -331,6 +346,7 @@ class PlatformConfig(_Model):
     governance: GovernanceConfig
     inference: InferenceConfig
     ml: MlConfig
+    monitoring: MonitoringConfig
 
     _retention = field_validator("log_retention_days")(_check_retention)
 

@@ -39,6 +39,7 @@ SECURITY_GROUP = "sg-placeholder"
 FEATURE_GROUP = "placeholder-feature-group"
 MODEL_PACKAGE_GROUP = "placeholder-model-package-group"
 SCRIPTS = ("preprocess.py", "bias.py", "ingest_features.py", "evaluate.py")
+DRIFT_SCRIPTS = ("drift.py",)
 TRAINING_SOURCE = f"s3://{CODE}/sourcedir.tar.gz"
 
 XGBOOST_VERSION = "3.0-5"
@@ -144,7 +145,7 @@ def build(variant: Variant) -> dict[str, Any]:
         **secure,
     )
 
-    outputs = ["train", "validation", "test", "features", "bias", "baseline"]
+    outputs = ["train", "validation", "test", "features", "bias"]
     preprocess = ProcessingStep(
         "Preprocess",
         step_args=sklearn.run(
@@ -153,6 +154,14 @@ def build(variant: Variant) -> dict[str, Any]:
             outputs=[
                 ProcessingOutput(output_name=name, source=f"/opt/ml/processing/{name}", destination=run_uri(name))
                 for name in outputs
+            ]
+            # The latest training baseline lands where the drift job reads it.
+            + [
+                ProcessingOutput(
+                    output_name="baseline",
+                    source="/opt/ml/processing/baseline",
+                    destination=f"s3://{ARTIFACTS}/{BASELINE_PREFIX}",
+                )
             ],
             arguments=["--input-dir", "/opt/ml/processing/input", "--output-dir", "/opt/ml/processing"],
         ),
@@ -332,6 +341,86 @@ def build(variant: Variant) -> dict[str, Any]:
 
 
 BATCH = "batch"  # the batch-scoring definition's file name (definitions/batch.json)
+DRIFT = "drift"  # the drift-monitoring definition (definitions/drift.json)
+BASELINE_PREFIX = "monitoring/baseline"  # the latest training run's baseline, read by the drift job
+ENDPOINT = "placeholder-endpoint"
+
+
+def build_drift() -> dict[str, Any]:
+    """Drift monitoring (exam 4.1): one network-isolated processing job over the endpoint's data capture.
+
+    Control 15: VPC, network isolation, inter-container encryption, KMS on volume and output. The job
+    needs no network: it reads S3 inputs that SageMaker stages and logs its metrics (EMF).
+    """
+    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    import boto3
+    from sagemaker.network import NetworkConfig
+    from sagemaker.processing import ProcessingInput, ProcessingOutput
+    from sagemaker.sklearn.processing import SKLearnProcessor
+    from sagemaker.workflow.execution_variables import ExecutionVariables
+    from sagemaker.workflow.functions import Join
+    from sagemaker.workflow.parameters import ParameterString
+    from sagemaker.workflow.pipeline import Pipeline
+    from sagemaker.workflow.pipeline_context import PipelineSession
+    from sagemaker.workflow.steps import ProcessingStep
+
+    session = PipelineSession(
+        boto_session=boto3.Session(region_name=REGION, aws_access_key_id="offline", aws_secret_access_key="offline"),
+        default_bucket=ARTIFACTS,
+        sagemaker_config={"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}},
+    )
+    capture = ParameterString("CaptureUri", default_value=f"s3://{ARTIFACTS}/data-capture/{ENDPOINT}/")
+    baseline = ParameterString("BaselineUri", default_value=f"s3://{ARTIFACTS}/{BASELINE_PREFIX}/")
+    threshold = ParameterString("PsiThreshold", default_value="0.2")
+    processor = SKLearnProcessor(
+        framework_version=SKLEARN_VERSION,
+        instance_type="ml.m5.large",
+        instance_count=1,
+        role=ROLE,
+        sagemaker_session=session,
+        volume_kms_key=KEY,
+        output_kms_key=KEY,
+        base_job_name="drift",
+        network_config=NetworkConfig(
+            subnets=[SUBNET],
+            security_group_ids=[SECURITY_GROUP],
+            encrypt_inter_container_traffic=True,
+            enable_network_isolation=True,
+        ),
+    )
+    step = ProcessingStep(
+        "Drift",
+        step_args=processor.run(
+            code=_code("drift.py"),
+            inputs=[
+                ProcessingInput(source=capture, destination="/opt/ml/processing/capture", input_name="capture"),
+                ProcessingInput(source=baseline, destination="/opt/ml/processing/baseline", input_name="baseline"),
+            ],
+            outputs=[
+                ProcessingOutput(
+                    output_name="report",
+                    source="/opt/ml/processing/report",
+                    destination=Join(
+                        on="/", values=[f"s3://{ARTIFACTS}/monitoring/drift", ExecutionVariables.PIPELINE_EXECUTION_ID]
+                    ),
+                )
+            ],
+            arguments=[
+                "--capture-dir",
+                "/opt/ml/processing/capture",
+                "--baseline-dir",
+                "/opt/ml/processing/baseline",
+                "--output-dir",
+                "/opt/ml/processing/report",
+                "--endpoint-name",
+                ENDPOINT,
+                "--psi-threshold",
+                threshold,
+            ],
+        ),
+    )
+    pipeline = Pipeline(name=DRIFT, parameters=[capture, baseline, threshold], steps=[step], sagemaker_session=session)
+    return stabilize(dict(json.loads(pipeline.definition())))
 
 
 def build_batch() -> dict[str, Any]:
@@ -427,6 +516,7 @@ def outputs() -> dict[Path, str]:
 
     files = {DEFINITIONS / f"{variant.name}.json": render(build(variant)) for variant in VARIANTS}
     files[DEFINITIONS / f"{BATCH}.json"] = render(build_batch())
+    files[DEFINITIONS / f"{DRIFT}.json"] = render(build_drift())
     files[FEATURE_SCHEMA] = render(feature_schema())
     return files
 

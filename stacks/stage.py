@@ -12,6 +12,7 @@ from stacks.feature_store_stack import FeatureStoreStack
 from stacks.governance_stack import GovernanceStack
 from stacks.inference_stack import InferenceStack
 from stacks.ml_pipeline_stack import MlPipelineStack
+from stacks.monitoring_stack import MonitoringStack
 from stacks.network_stack import NetworkStack
 
 # Stacks that hold data: termination protection on, Retain in production (controls 40, 41).
@@ -88,6 +89,18 @@ class PlatformStage(cdk.Stage):
             model_package_group_name=self.ml_pipeline.training.model_package_group_name,
             removal_policy=removal,
             description="ML platform inference: endpoint, invocation API, model-deploy path (MLA-C01 3.1, 3.2, 3.3)",
+        )
+        self.monitoring = MonitoringStack(
+            self,
+            "Monitoring",
+            stack_name=config.stack_name("Monitoring"),
+            config=config,
+            network=self.network.network,
+            lake=self.data_lake.lake,
+            alerts=self.governance.alerts.topic,
+            training=self.ml_pipeline.training,
+            inference=self.inference,
+            description="ML platform monitoring: drift job, retraining loop, alerts, dashboard (MLA-C01 4.1, 4.2)",
         )
         cdk.Aspects.of(self).add(CdkProviderExceptions())
         for key, value in config.cost_allocation_tags.items():

@@ -109,6 +109,29 @@ def test_batch_definition_scores_an_approved_package_isolated_and_encrypted() ->
     assert definition.PACKAGE_MODEL_DATA not in json.dumps(body)
 
 
+@pytest.mark.exam("4.1", "4.3")
+def test_control_15_drift_definition_is_isolated_and_encrypted() -> None:
+    body = json.loads((definition.DEFINITIONS / f"{definition.DRIFT}.json").read_text())
+    (step,) = body["Steps"]
+    network = step["Arguments"]["NetworkConfig"]
+    assert network == {
+        "EnableInterContainerTrafficEncryption": True,
+        "EnableNetworkIsolation": True,
+        "VpcConfig": {"SecurityGroupIds": [definition.SECURITY_GROUP], "Subnets": [definition.SUBNET]},
+    }
+    assert step["Arguments"]["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == definition.KEY
+    assert step["Arguments"]["ProcessingOutputConfig"]["KmsKeyId"] == definition.KEY
+    inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in step["Arguments"]["ProcessingInputs"]}
+    assert inputs["baseline"] == {"Get": "Parameters.BaselineUri"}
+    train = json.loads((definition.DEFINITIONS / "train.json").read_text())
+    outputs = {
+        o["OutputName"]: o["S3Output"]["S3Uri"]
+        for o in train["Steps"][0]["Arguments"]["ProcessingOutputConfig"]["Outputs"]
+    }
+    defaults = {p["Name"]: p.get("DefaultValue") for p in body["Parameters"]}
+    assert outputs["baseline"].rstrip("/") == defaults["BaselineUri"].rstrip("/")  # training writes what drift reads
+
+
 def test_every_script_the_definition_names_exists() -> None:
     steps_dir = Path(definition.__file__).parent / "steps"
     for script in (*definition.SCRIPTS, "train.py"):

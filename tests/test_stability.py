@@ -58,13 +58,10 @@ def test_stateful_logical_ids_are_pinned(platform: Synthesized, stack_id: str) -
         assert set(resources(template, kind)) == expected, kind
 
 
-# Every stack of each profile, plus the Inference stack once a model is served (the others do not change).
-SNAPSHOTS = [
-    (build, stack)
-    for build in ("sandbox", "production")
-    for stack in ("Network", "DataLake", "Governance", "FeatureStore", "MlPipeline", "Inference")
-]
-SNAPSHOTS += [("sandbox-serving", "Inference"), ("production-serving", "Inference")]
+# Every stack of each profile, plus Inference and Monitoring once a model is served (the others do not change).
+STACKS = ("Network", "DataLake", "Governance", "FeatureStore", "MlPipeline", "Inference", "Monitoring")
+SNAPSHOTS = [(build, stack) for build in ("sandbox", "production") for stack in STACKS]
+SNAPSHOTS += [(build, stack) for build in ("sandbox-serving", "production-serving") for stack in STACKS[-2:]]
 
 
 @pytest.mark.parametrize(("build", "stack_id"), SNAPSHOTS)

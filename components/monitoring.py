@@ -1,0 +1,410 @@
+"""Monitoring and the retraining loop (controls 14, 15; exam 4.1, 4.2, 3.3).
+
+Drift monitoring works in every account (SageMaker Model Monitor is closed to new customers): a scheduled,
+network-isolated drift job reads the endpoint's data capture and the latest training baseline and logs its
+metrics; an alarm on the largest feature PSI notifies the alerts topic, and its OK -> ALARM transition
+starts the training pipeline. The transition is the storm guard: a drift that persists keeps the alarm in
+ALARM and starts nothing more; only a new transition (after a retrained model brought it back to OK)
+retrains again, and at most once per evaluation period of a day.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3_assets as assets
+from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from components.compliance import acknowledge_wildcard
+from components.data_lake import DataLake
+from components.exam import demonstrates
+from components.inference import CAPTURE_PREFIX
+from components.ml_pipeline import render_definition
+from components.network import IsolatedNetwork
+from components.roles import ServiceRole
+from config.settings import MonitoringConfig
+from pipelines import definition as placeholders
+from pipelines.steps.drift import NAMESPACE
+
+STEPS = Path(__file__).resolve().parent.parent / "pipelines" / "steps"
+
+
+def _pipeline_trigger_role(
+    scope: Construct, construct_id: str, *, service: str, source_arn: str, pipeline_arn: str, description: str
+) -> ServiceRole:
+    return ServiceRole(
+        scope,
+        construct_id,
+        service=service,
+        description=description,
+        source_arn=source_arn,
+        statements=[iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"], resources=[pipeline_arn])],
+    )
+
+
+class DriftMonitor(Construct):
+    """``pipeline`` (the drift job), ``schedule``, ``alarm`` and, with ``retrain_on_drift``, ``retraining_rule``."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: MonitoringConfig,
+        name_prefix: str,
+        endpoint_name: str,
+        network: IsolatedNetwork,
+        lake: DataLake,
+        alerts: sns.ITopic,
+        training_pipeline_arn: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        arn = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
+        self.pipeline_name = f"{name_prefix}-drift"
+        self.pipeline_arn = f"{arn}:pipeline/{self.pipeline_name}"
+        script = assets.Asset(self, "DriftScript", path=str(STEPS / "drift.py"))
+        capture = lake.artifacts.arn_for_objects(f"{CAPTURE_PREFIX}/{endpoint_name}/*")
+        baseline = lake.artifacts.arn_for_objects(f"{placeholders.BASELINE_PREFIX}/*")
+        reports = lake.artifacts.arn_for_objects("monitoring/drift/*")
+        jobs = f"{arn}:processing-job/*"
+        job_logs = f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:/aws/sagemaker/ProcessingJobs*"
+        self.role = ServiceRole(
+            self,
+            "Role",
+            service="sagemaker.amazonaws.com",
+            description="Drift monitoring: read data capture and the baseline, write drift reports",
+            statements=[
+                iam.PolicyStatement(
+                    sid="RunDriftJobs",
+                    resources=[jobs],
+                    actions=[
+                        "sagemaker:CreateProcessingJob",
+                        "sagemaker:DescribeProcessingJob",
+                        "sagemaker:StopProcessingJob",
+                        "sagemaker:AddTags",
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="ReadCaptureAndBaseline",
+                    actions=["s3:GetObject"],
+                    resources=[capture, baseline, script.bucket.arn_for_objects(script.s3_object_key)],
+                ),
+                iam.PolicyStatement(
+                    sid="ListArtifacts", actions=["s3:ListBucket"], resources=[lake.artifacts.bucket_arn]
+                ),
+                iam.PolicyStatement(sid="WriteReports", actions=["s3:PutObject"], resources=[reports]),
+                iam.PolicyStatement(
+                    sid="UseLakeKey",
+                    resources=[lake.key.key_arn],
+                    actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                ),
+                iam.PolicyStatement(
+                    sid="EncryptVolumes",
+                    actions=["kms:CreateGrant"],
+                    resources=[lake.key.key_arn],
+                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                ),
+                iam.PolicyStatement(
+                    sid="JobLogs",
+                    resources=[job_logs],
+                    actions=[
+                        "logs:CreateLogGroup",
+                        "logs:CreateLogStream",
+                        "logs:PutLogEvents",
+                        "logs:DescribeLogStreams",
+                    ],
+                ),
+            ],
+        )
+        self.role.allow(
+            iam.PolicyStatement(
+                sid="PassOwnRoleToJobs",
+                actions=["iam:PassRole"],
+                resources=[self.role.role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            )
+        )
+        policy = self.role.policy
+        acknowledge_wildcard(policy, jobs, "SageMaker names each drift job per execution.")
+        acknowledge_wildcard(
+            policy, capture, "Data capture is written by SageMaker per variant and hour, for this endpoint."
+        )
+        acknowledge_wildcard(policy, baseline, "The training pipeline refreshes the baseline files under this prefix.")
+        acknowledge_wildcard(policy, reports, "Drift reports are written per execution under monitoring/drift/.")
+        acknowledge_wildcard(policy, job_logs, "SageMaker names processing job log groups under /aws/sagemaker/.")
+        self.role.allow_vpc_network_interfaces("the drift job")
+        demonstrates(self.role.role, ["4.3"], "Monitoring has its own role, apart from pipeline and endpoint roles.")
+
+        code_dir = "/opt/ml/processing/input/code/"
+        body = render_definition(
+            self,
+            name=placeholders.DRIFT,
+            network=network,
+            replacements={
+                placeholders.ROLE: self.role.role.role_arn,
+                placeholders.KEY: lake.key.key_arn,
+                placeholders.ARTIFACTS: lake.artifacts.bucket_name,
+                placeholders.ENDPOINT: endpoint_name,
+                f"s3://{placeholders.CODE}/drift.py": script.s3_object_url,
+                code_dir + "drift.py": code_dir + script.s3_object_key,
+            },
+            defaults={"PsiThreshold": str(config.psi_threshold)},
+        )
+        self.pipeline = sagemaker.CfnPipeline(
+            self,
+            "Pipeline",
+            pipeline_name=self.pipeline_name,
+            role_arn=self.role.role.role_arn,
+            pipeline_description="Feature and prediction drift of the endpoint's captured traffic",
+            pipeline_definition={"PipelineDefinitionBody": body},
+        )
+        self.pipeline.node.add_dependency(self.role.policy)
+        demonstrates(self.pipeline, ["4.1"], "Scheduled drift detection that needs no Model Monitor subscription.")
+
+        schedule_role = _pipeline_trigger_role(
+            self,
+            "ScheduleRole",
+            service="scheduler.amazonaws.com",
+            pipeline_arn=self.pipeline_arn,
+            source_arn=f"arn:{stack.partition}:scheduler:{stack.region}:{stack.account}:schedule/*",
+            description="EventBridge Scheduler: start the drift job",
+        )
+        self.schedule = scheduler.CfnSchedule(
+            self,
+            "Schedule",
+            description="Drift monitoring of the endpoint",
+            flexible_time_window={"mode": "OFF"},
+            schedule_expression=config.drift_schedule,
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=self.pipeline_arn,
+                role_arn=schedule_role.role.role_arn,
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                    maximum_retry_attempts=3, maximum_event_age_in_seconds=3600
+                ),
+                sage_maker_pipeline_parameters=scheduler.CfnSchedule.SageMakerPipelineParametersProperty(
+                    pipeline_parameter_list=[]
+                ),
+            ),
+        )
+        self.schedule.node.add_dependency(schedule_role.policy, self.pipeline)
+
+        self.alarm = cloudwatch.Alarm(
+            self,
+            "DriftAlarm",
+            alarm_description=f"{endpoint_name}: a feature's PSI reached {config.psi_threshold} (data drift)",
+            metric=cloudwatch.Metric(
+                namespace=NAMESPACE,
+                metric_name="MaxFeaturePSI",
+                dimensions_map={"EndpointName": endpoint_name},
+                statistic="Maximum",
+                period=cdk.Duration.days(1),
+            ),
+            threshold=config.psi_threshold,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.alarm.add_alarm_action(actions.SnsAction(alerts))
+        self.alarm.add_ok_action(actions.SnsAction(alerts))
+        demonstrates(self.alarm, ["4.1"], "Drift becomes an alarm: the operator is told, and retraining can start.")
+
+        self.retraining_rule: events.CfnRule | None = None
+        if config.retrain_on_drift:
+            role = _pipeline_trigger_role(
+                self,
+                "RetrainRole",
+                service="events.amazonaws.com",
+                pipeline_arn=training_pipeline_arn,
+                source_arn=f"arn:{stack.partition}:events:{stack.region}:{stack.account}:rule/*",
+                description="EventBridge: start the training pipeline when the drift alarm fires",
+            )
+            self.retraining_rule = events.CfnRule(
+                self,
+                "RetrainOnDrift",
+                description="Drift alarm OK -> ALARM starts the training pipeline once",
+                event_pattern={
+                    "source": ["aws.cloudwatch"],
+                    "detail-type": ["CloudWatch Alarm State Change"],
+                    "resources": [self.alarm.alarm_arn],
+                    "detail": {"state": {"value": ["ALARM"]}, "previousState": {"value": ["OK"]}},
+                },
+                targets=[
+                    events.CfnRule.TargetProperty(
+                        id="TrainingPipeline",
+                        arn=training_pipeline_arn,
+                        role_arn=role.role.role_arn,
+                        sage_maker_pipeline_parameters=events.CfnRule.SageMakerPipelineParametersProperty(
+                            pipeline_parameter_list=[]
+                        ),
+                        retry_policy=events.CfnRule.RetryPolicyProperty(
+                            maximum_retry_attempts=3, maximum_event_age_in_seconds=3600
+                        ),
+                    )
+                ],
+            )
+            self.retraining_rule.node.add_dependency(role.policy)
+            demonstrates(self.retraining_rule, ["3.3", "4.1"], "The closed loop: drift starts retraining.")
+
+
+class PlatformNotifications(Construct):
+    """Failed pipeline executions and every registry state change, on the alerts topic."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        pipeline_arns: list[str],
+        model_package_group_name: str,
+        topic: sns.ITopic,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        retry = events.CfnRule.RetryPolicyProperty(maximum_retry_attempts=3, maximum_event_age_in_seconds=3600)
+        self.failures = events.CfnRule(
+            self,
+            "PipelineFailures",
+            description="A platform pipeline execution failed",
+            event_pattern={
+                "source": ["aws.sagemaker"],
+                "detail-type": ["SageMaker Model Building Pipeline Execution Status Change"],
+                "detail": {"pipelineArn": pipeline_arns, "currentPipelineExecutionStatus": ["Failed"]},
+            },
+            targets=[
+                events.CfnRule.TargetProperty(
+                    id="AlertsTopic",
+                    arn=topic.topic_arn,
+                    retry_policy=retry,
+                    input_transformer=events.CfnRule.InputTransformerProperty(
+                        input_paths_map={
+                            "pipeline": "$.detail.pipelineArn",
+                            "execution": "$.detail.pipelineExecutionArn",
+                        },
+                        input_template='"Pipeline execution <execution> of <pipeline> failed."',
+                    ),
+                )
+            ],
+        )
+        demonstrates(self.failures, ["4.2"], "Pipeline failures reach a person through EventBridge and SNS.")
+        self.registry = events.CfnRule(
+            self,
+            "RegistryChanges",
+            description="A model package of the platform changed state",
+            event_pattern={
+                "source": ["aws.sagemaker"],
+                "detail-type": ["SageMaker Model Package State Change"],
+                "detail": {"ModelPackageGroupName": [model_package_group_name]},
+            },
+            targets=[
+                events.CfnRule.TargetProperty(
+                    id="AlertsTopic",
+                    arn=topic.topic_arn,
+                    retry_policy=retry,
+                    input_transformer=events.CfnRule.InputTransformerProperty(
+                        input_paths_map={"arn": "$.detail.ModelPackageArn", "status": "$.detail.ModelApprovalStatus"},
+                        input_template='"Model package <arn> is now <status>."',
+                    ),
+                )
+            ],
+        )
+        demonstrates(self.registry, ["3.3"], "Every registry decision is announced.")
+
+
+class OperationsDashboard(Construct):
+    """One CloudWatch dashboard: the endpoint per variant, drift, and the pipelines."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        endpoint_name: str | None,
+        variants: list[str],
+        pipeline_names: list[str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=cdk.Duration.days(1))
+
+        def sagemaker_metric(
+            name: str, variant: str, statistic: str, namespace: str = "AWS/SageMaker"
+        ) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=namespace,
+                metric_name=name,
+                statistic=statistic,
+                label=variant,
+                dimensions_map={"EndpointName": endpoint_name or "", "VariantName": variant},
+            )
+
+        if endpoint_name:
+            self.dashboard.add_widgets(
+                cloudwatch.GraphWidget(
+                    title="Invocations", width=8, left=[sagemaker_metric("Invocations", v, "Sum") for v in variants]
+                ),
+                cloudwatch.GraphWidget(
+                    title="Model latency p99 (microseconds)",
+                    width=8,
+                    left=[sagemaker_metric("ModelLatency", v, "p99") for v in variants],
+                ),
+                cloudwatch.GraphWidget(
+                    title="5xx and 4xx errors",
+                    width=8,
+                    left=[sagemaker_metric("Invocation5XXErrors", v, "Sum") for v in variants],
+                    right=[sagemaker_metric("Invocation4XXErrors", v, "Sum") for v in variants],
+                ),
+            )
+            self.dashboard.add_widgets(
+                cloudwatch.GraphWidget(
+                    title="CPU and memory utilization (%)",
+                    width=12,
+                    left=[
+                        sagemaker_metric("CPUUtilization", v, "Average", "/aws/sagemaker/Endpoints") for v in variants
+                    ],
+                    right=[
+                        sagemaker_metric("MemoryUtilization", v, "Average", "/aws/sagemaker/Endpoints")
+                        for v in variants
+                    ],
+                ),
+                cloudwatch.GraphWidget(
+                    title="Drift: max feature PSI and prediction drift",
+                    width=12,
+                    left=[
+                        cloudwatch.Metric(
+                            namespace=NAMESPACE,
+                            metric_name=name,
+                            statistic="Maximum",
+                            label=name,
+                            dimensions_map={"EndpointName": endpoint_name},
+                        )
+                        for name in ("MaxFeaturePSI", "PredictionDrift")
+                    ],
+                ),
+            )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Pipeline executions",
+                width=24,
+                left=[
+                    cloudwatch.Metric(
+                        namespace="AWS/Sagemaker/ModelBuildingPipeline",
+                        metric_name=metric,
+                        statistic="Sum",
+                        label=f"{name} {metric}",
+                        dimensions_map={"PipelineName": name},
+                    )
+                    for name in pipeline_names
+                    for metric in ("ExecutionSucceeded", "ExecutionFailed")
+                ],
+            )
+        )
+        demonstrates(
+            self.dashboard, ["4.2"], "A dashboard for invocations, latency, errors, utilization, drift, pipelines."
+        )
