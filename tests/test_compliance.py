@@ -90,8 +90,22 @@ def test_no_acknowledgment_is_stale(tmp_path: Path, build: str) -> None:
     assert not stale, f"acknowledged but no longer raised: {stale}"
 
 
-def test_cfn_lint_has_zero_errors_and_warnings(builds: dict[str, Synthesized]) -> None:
-    paths = [str(path) for build in builds.values() for path in templates(build)]
+@pytest.fixture(scope="module")
+def distinct_templates(builds: dict[str, Synthesized], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every distinct template of every build in one folder (many stacks are identical across builds)."""
+    folder = tmp_path_factory.mktemp("templates")
+    seen: set[str] = set()
+    for name, build in builds.items():
+        for stack_id in build.stacks:
+            text = build.template_path(stack_id).read_text()
+            if text not in seen:
+                seen.add(text)
+                (folder / f"{name}-{stack_id}.template.json").write_text(text)
+    return folder
+
+
+def test_cfn_lint_has_zero_errors_and_warnings(distinct_templates: Path) -> None:
+    paths = sorted(str(path) for path in distinct_templates.glob("*.template.json"))
     result = subprocess.run([str(CFN_LINT), "--format", "json", *paths], capture_output=True, text=True, check=False)
     matches = json.loads(result.stdout or "[]")
     assert not matches, [(m["Rule"]["Id"], m["Filename"], m["Message"]) for m in matches]
@@ -99,12 +113,11 @@ def test_cfn_lint_has_zero_errors_and_warnings(builds: dict[str, Synthesized]) -
 
 
 @pytest.fixture(scope="module")
-def checkov_report(builds: dict[str, Synthesized]) -> list[dict[str, Any]]:
-    """One checkov run over the cloud assemblies of every build (one process: checkov starts slowly)."""
+def checkov_report(distinct_templates: Path) -> list[dict[str, Any]]:
+    """One checkov run over every distinct template (one process: checkov starts slowly)."""
     assert CHECKOV.exists(), "checkov lives in .venv-checkov: run `make setup`"
-    directories = [arg for build in builds.values() for arg in ("-d", str(templates(build)[0].parent))]
     result = subprocess.run(
-        [str(CHECKOV), *directories, "--framework", "cloudformation", "--skip-download", "-o", "json"],
+        [str(CHECKOV), "-d", str(distinct_templates), "--framework", "cloudformation", "--skip-download", "-o", "json"],
         capture_output=True,
         text=True,
         check=False,
@@ -116,7 +129,7 @@ def checkov_report(builds: dict[str, Synthesized]) -> list[dict[str, Any]]:
         reports += document if isinstance(document, list) else [document]
         while position < len(text) and text[position].isspace():
             position += 1
-    assert len(reports) == len(builds), result.stderr[-2000:]
+    assert reports, result.stderr[-2000:]
     return reports
 
 
@@ -127,7 +140,7 @@ def test_checkov_has_zero_failed_checks(checkov_report: list[dict[str, Any]]) ->
         for c in r["results"]["failed_checks"]
     ]
     assert not failed
-    assert sum(r["summary"]["passed"] for r in checkov_report) > 1000
+    assert sum(r["summary"]["passed"] for r in checkov_report) > 500
 
 
 def test_every_checkov_skip_has_a_reason(checkov_report: list[dict[str, Any]]) -> None:

@@ -7,9 +7,10 @@ finding, and skip CDK's built-in template validation (``CDK_VALIDATION=false``) 
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +31,17 @@ class Synthesized:
     stage: PlatformStage
     assembly: cx_api.CloudAssembly
     outdir: Path
+    _templates: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def stacks(self) -> dict[str, cdk.Stack]:
         return {child.node.id: child for child in self.stage.node.children if isinstance(child, cdk.Stack)}
 
     def template(self, stack_id: str) -> dict[str, Any]:
-        artifact = self.assembly.get_stack_artifact(self.stacks[stack_id].artifact_id)
-        return dict(artifact.template)
+        """The synthesized template, read from the assembly once (tests call this thousands of times)."""
+        if stack_id not in self._templates:
+            self._templates[stack_id] = json.loads(self.template_path(stack_id).read_text())
+        return self._templates[stack_id]
 
     def template_path(self, stack_id: str) -> Path:
         artifact = self.assembly.get_stack_artifact(self.stacks[stack_id].artifact_id)
