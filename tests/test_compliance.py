@@ -25,10 +25,6 @@ PACK_PREFIXES = ("AwsSolutions-", "HIPAA.Security-", "NIST.800.53.R5-", "PCI.DSS
 pytestmark = pytest.mark.exam("4.3")
 
 
-def templates(platform: Synthesized) -> list[Path]:
-    return [platform.template_path(stack_id) for stack_id in platform.stacks]
-
-
 @pytest.mark.parametrize("pack", NAG_PACKS, ids=lambda pack: pack.__name__)
 @pytest.mark.parametrize("build", list(BUILDS))
 def test_nag_pack_has_zero_unacknowledged_findings(
