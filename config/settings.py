@@ -312,6 +312,19 @@ class MonitoringConfig(_Model):
     drift_schedule: str = Field(description="EventBridge Scheduler expression for the drift job.")
     psi_threshold: float = Field(gt=0, le=5, description="Max feature PSI that raises the drift alarm.")
     retrain_on_drift: bool = Field(description="The drift alarm's OK->ALARM transition starts the training pipeline.")
+    model_monitor: bool = Field(default=False, description="SageMaker Model Monitor schedules (accounts that have it).")
+    model_monitor_schedule: str = Field(
+        default="cron(0 * ? * * *)", description="Hourly or daily, as Model Monitor takes."
+    )
+
+    @field_validator("model_monitor_schedule")
+    @classmethod
+    def _monitor_schedule(cls, value: str) -> str:
+        if not re.match(r"^cron\(0 (\*|\d{1,2}|0/\d{1,2}) \? \* \* \*\)$", value):
+            raise ValueError(
+                "Model Monitor takes an hourly or daily cron, e.g. 'cron(0 * ? * * *)' or 'cron(0 2 ? * * *)'"
+            )
+        return value
 
     @field_validator("drift_schedule")
     @classmethod

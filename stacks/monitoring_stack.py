@@ -10,6 +10,7 @@ from constructs import Construct
 
 from components.data_lake import DataLake
 from components.ml_pipeline import TrainingPipeline
+from components.model_monitor import ModelMonitor
 from components.monitoring import DriftMonitor, OperationsDashboard, PlatformNotifications
 from components.network import IsolatedNetwork
 from config.settings import PlatformConfig
@@ -37,6 +38,7 @@ class MonitoringStack(cdk.Stack):
             pipelines[inference.batch.pipeline_name] = inference.batch.pipeline_arn
         # Drift needs captured traffic: an endpoint that serves, and not serverless (no data capture there).
         self.drift: DriftMonitor | None = None
+        self.model_monitor: ModelMonitor | None = None
         if endpoint and config.inference.mode != "serverless" and config.inference.data_capture_percent > 0:
             self.drift = DriftMonitor(
                 self,
@@ -50,6 +52,17 @@ class MonitoringStack(cdk.Stack):
                 training_pipeline_arn=training.pipeline_arn,
             )
             pipelines[self.drift.pipeline_name] = self.drift.pipeline_arn
+            if config.monitoring.model_monitor:
+                self.model_monitor = ModelMonitor(
+                    self,
+                    "ModelMonitor",
+                    config=config.monitoring,
+                    name_prefix=config.name_prefix,
+                    endpoint_name=endpoint.endpoint_name,
+                    instance_type=config.ml.processing_instance_type,
+                    network=network,
+                    lake=lake,
+                )
         self.notifications = PlatformNotifications(
             self,
             "Notifications",

@@ -88,6 +88,13 @@ BAD_INPUTS = [
     ("ml.retraining_schedule", "every sunday", "ml.retraining_schedule: must be 'rate(N unit)' or 'cron("),
     ("ml.auc_threshold", 0.3, "ml.auc_threshold: Input should be greater than or equal to 0.5"),
     ("ml.training_instance_type", "gpu-large", "ml.training_instance_type: must be a SageMaker instance type"),
+    (
+        "monitoring.model_monitor_schedule",
+        "rate(1 hour)",
+        "monitoring.model_monitor_schedule: Model Monitor takes an hourly",
+    ),
+    ("monitoring.psi_threshold", 0, "monitoring.psi_threshold: Input should be greater than 0"),
+    ("monitoring.drift_schedule", "daily", "monitoring.drift_schedule: must be 'rate(N unit)'"),
 ]
 
 

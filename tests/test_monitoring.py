@@ -4,6 +4,7 @@ notifications and the dashboard, in every build."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -137,3 +138,55 @@ def test_control_19_the_drift_job_has_its_own_role(serving: Synthesized) -> None
     assert pass_role["Resource"] == {"Fn::GetAtt": [role_id, "Arn"]}
     actions = {a for s in statements_of_role for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert not any(a.startswith(("sagemaker:CreateTraining", "sagemaker:CreateEndpoint", "s3:Delete")) for a in actions)
+
+
+MONITOR_TYPES = ("DataQuality", "ModelQuality", "ModelBias", "ModelExplainability")
+
+
+def test_model_monitor_is_opt_in(platform: Synthesized) -> None:
+    template = monitoring(platform)
+    expected = platform.config.monitoring.model_monitor and has_drift(platform)
+    for kind in MONITOR_TYPES:
+        assert bool(resources(template, f"AWS::SageMaker::{kind}JobDefinition")) is expected, kind
+    assert bool(resources(template, "AWS::SageMaker::MonitoringSchedule")) is expected
+
+
+@pytest.mark.exam("4.3")
+@pytest.mark.parametrize("kind", MONITOR_TYPES)
+def test_control_15_model_monitor_jobs(builds: dict[str, Synthesized], kind: str) -> None:
+    build = builds["model-monitor"]
+    template = monitoring(build)
+    ((definition_id, definition),) = resources(template, f"AWS::SageMaker::{kind}JobDefinition").items()
+    p = props(definition)
+    assert p["NetworkConfig"]["EnableNetworkIsolation"] is True
+    assert p["NetworkConfig"]["EnableInterContainerTrafficEncryption"] is True
+    assert len(p["NetworkConfig"]["VpcConfig"]["Subnets"]) == build.config.network.az_count
+    assert "LakeKey" in json.dumps(p["JobResources"]["ClusterConfig"]["VolumeKmsKeyId"])
+    assert "LakeKey" in json.dumps(p[f"{kind}JobOutputConfig"]["KmsKeyId"])
+    image = json.dumps(p[f"{kind}AppSpecification"]["ImageUri"])
+    assert ("clarify" if kind in ("ModelBias", "ModelExplainability") else "analyzer") in image  # region mapping
+    endpoint = p[f"{kind}JobInput"]["EndpointInput"]["EndpointName"]
+    assert endpoint == f"{build.config.name_prefix}-credit"
+    schedules = [
+        s
+        for s in resources(template, "AWS::SageMaker::MonitoringSchedule").values()
+        if props(s)["MonitoringScheduleConfig"]["MonitoringType"] == kind
+    ]
+    (schedule,) = schedules
+    config = props(schedule)["MonitoringScheduleConfig"]
+    assert config["MonitoringJobDefinitionName"] == {"Fn::GetAtt": [definition_id, "JobDefinitionName"]}
+    assert config["ScheduleConfig"]["ScheduleExpression"] == build.config.monitoring.model_monitor_schedule
+    role = p["RoleArn"]["Fn::GetAtt"][0]
+    (drift_pipeline,) = resources(template, "AWS::SageMaker::Pipeline").values()
+    assert role != props(drift_pipeline)["RoleArn"]["Fn::GetAtt"][0]  # Model Monitor's own role
+
+
+def test_clarify_configs_name_the_model_features_in_order() -> None:
+    root = Path(__file__).resolve().parent.parent
+    schema = json.loads((root / "pipelines" / "feature_schema.json").read_text())
+    features = [f["name"] for f in schema["features"]][2:-1]
+    for name in ("bias_analysis_config.json", "explainability_analysis_config.json"):
+        config = json.loads((root / "monitoring" / name).read_text())
+        assert config["headers"] == features, name
+    bias = json.loads((root / "monitoring" / "bias_analysis_config.json").read_text())
+    assert bias["facet"][0]["name_or_index"] in features

@@ -13,17 +13,20 @@ from pathlib import Path
 import sagemaker
 
 OUT = Path(__file__).resolve().parent.parent / "config" / "data" / "sagemaker_images.json"
-IMAGES = {  # framework -> (SDK config file, version, image tag)
-    "xgboost": ("xgboost.json", "3.0-5", "3.0-5"),
-    "sklearn": ("sklearn.json", "1.2-1", "1.2-1-cpu-py3"),
+IMAGES = {  # image -> (SDK config file, scope, version, image tag; None: untagged, as the SDK uses it)
+    "xgboost": ("xgboost.json", "training", "3.0-5", "3.0-5"),
+    "sklearn": ("sklearn.json", "training", "1.2-1", "1.2-1-cpu-py3"),
+    "model-monitor": ("model-monitor.json", None, "", None),
+    "clarify": ("clarify.json", "processing", "1.0", "1.0"),
 }
 
 
 def main() -> int:
     config_dir = Path(sagemaker.__file__).parent / "image_uri_config"
-    data: dict[str, object] = {"_source": f"sagemaker {sagemaker.__version__} image_uri_config (training scope)"}
-    for name, (file_name, version, tag) in IMAGES.items():
-        entry = json.loads((config_dir / file_name).read_text())["training"]["versions"][version]
+    data: dict[str, object] = {"_source": f"sagemaker {sagemaker.__version__} image_uri_config"}
+    for name, (file_name, scope, version, tag) in IMAGES.items():
+        config = json.loads((config_dir / file_name).read_text())
+        entry = (config[scope] if scope else config)["versions"][version]
         data[name] = {
             "version": version,
             "repository": entry["repository"],

@@ -80,6 +80,7 @@ BUILDS: dict[str, tuple[str, dict[str, object]]] = {
     "serverless": ("sandbox", {**_SERVING, "inference.mode": "serverless"}),
     "async": ("sandbox", {**_SERVING, "inference.mode": "async", "inference.min_capacity": 0}),
     "batch": ("sandbox", {"inference.batch_transform": True}),
+    "model-monitor": ("production", {**_SERVING, "monitoring.model_monitor": True}),
     "ab-shadow": (
         "production",
         {
