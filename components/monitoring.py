@@ -13,10 +13,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import aws_cdk as cdk
+import cdk_monitoring_constructs as monitoring
+from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3_assets as assets
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_scheduler as scheduler
@@ -319,92 +322,120 @@ class PlatformNotifications(Construct):
 
 
 class OperationsDashboard(Construct):
-    """One CloudWatch dashboard: the endpoint per variant, drift, and the pipelines."""
+    """The operations dashboard, built with cdk-monitoring-constructs: the endpoint per variant, drift, the
+    invocation function and API, and the pipelines. The library has no SageMaker monitors, so endpoint and
+    drift metrics go through its generic ``monitor_custom``; the function and API use its own monitors."""
 
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
+        name: str,
         endpoint_name: str | None,
         variants: list[str],
         pipeline_names: list[str],
+        psi_threshold: float | None,
+        function: lambda_.IFunction | None = None,
+        api: apigw.RestApi | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=cdk.Duration.days(1))
+        factory = monitoring.DefaultDashboardFactory(
+            self,
+            "Dashboards",
+            dashboard_name_prefix=name,
+            create_dashboard=True,
+            create_summary_dashboard=False,
+            create_alarm_dashboard=False,
+        )
+        facade = monitoring.MonitoringFacade(self, "Facade", dashboard_factory=factory)
 
-        def sagemaker_metric(
-            name: str, variant: str, statistic: str, namespace: str = "AWS/SageMaker"
-        ) -> cloudwatch.Metric:
-            return cloudwatch.Metric(
-                namespace=namespace,
-                metric_name=name,
-                statistic=statistic,
-                label=variant,
-                dimensions_map={"EndpointName": endpoint_name or "", "VariantName": variant},
-            )
+        def variant_metrics(metric: str, statistic: str, namespace: str = "AWS/SageMaker") -> list[cloudwatch.Metric]:
+            return [
+                cloudwatch.Metric(
+                    namespace=namespace,
+                    metric_name=metric,
+                    statistic=statistic,
+                    label=variant,
+                    dimensions_map={"EndpointName": endpoint_name or "", "VariantName": variant},
+                )
+                for variant in variants
+            ]
 
         if endpoint_name:
-            self.dashboard.add_widgets(
-                cloudwatch.GraphWidget(
-                    title="Invocations", width=8, left=[sagemaker_metric("Invocations", v, "Sum") for v in variants]
-                ),
-                cloudwatch.GraphWidget(
-                    title="Model latency p99 (microseconds)",
-                    width=8,
-                    left=[sagemaker_metric("ModelLatency", v, "p99") for v in variants],
-                ),
-                cloudwatch.GraphWidget(
-                    title="5xx and 4xx errors",
-                    width=8,
-                    left=[sagemaker_metric("Invocation5XXErrors", v, "Sum") for v in variants],
-                    right=[sagemaker_metric("Invocation4XXErrors", v, "Sum") for v in variants],
-                ),
-            )
-            self.dashboard.add_widgets(
-                cloudwatch.GraphWidget(
-                    title="CPU and memory utilization (%)",
-                    width=12,
-                    left=[
-                        sagemaker_metric("CPUUtilization", v, "Average", "/aws/sagemaker/Endpoints") for v in variants
-                    ],
-                    right=[
-                        sagemaker_metric("MemoryUtilization", v, "Average", "/aws/sagemaker/Endpoints")
-                        for v in variants
-                    ],
-                ),
-                cloudwatch.GraphWidget(
-                    title="Drift: max feature PSI and prediction drift",
-                    width=12,
-                    left=[
-                        cloudwatch.Metric(
-                            namespace=NAMESPACE,
-                            metric_name=name,
-                            statistic="Maximum",
-                            label=name,
-                            dimensions_map={"EndpointName": endpoint_name},
-                        )
-                        for name in ("MaxFeaturePSI", "PredictionDrift")
-                    ],
-                ),
-            )
-        self.dashboard.add_widgets(
-            cloudwatch.GraphWidget(
-                title="Pipeline executions",
-                width=24,
-                left=[
-                    cloudwatch.Metric(
-                        namespace="AWS/Sagemaker/ModelBuildingPipeline",
-                        metric_name=metric,
-                        statistic="Sum",
-                        label=f"{name} {metric}",
-                        dimensions_map={"PipelineName": name},
-                    )
-                    for name in pipeline_names
-                    for metric in ("ExecutionSucceeded", "ExecutionFailed")
+            facade.add_large_header(f"Endpoint {endpoint_name}")
+            facade.monitor_custom(
+                human_readable_name="SageMaker endpoint",
+                alarm_friendly_name="Endpoint",
+                metric_groups=[
+                    monitoring.CustomMetricGroup(title="Invocations", metrics=variant_metrics("Invocations", "Sum")),
+                    monitoring.CustomMetricGroup(
+                        title="Model latency p99 (microseconds)", metrics=variant_metrics("ModelLatency", "p99")
+                    ),
+                    monitoring.CustomMetricGroup(
+                        title="5xx errors", metrics=variant_metrics("Invocation5XXErrors", "Sum")
+                    ),
+                    monitoring.CustomMetricGroup(
+                        title="CPU utilization (%)",
+                        metrics=variant_metrics("CPUUtilization", "Average", "/aws/sagemaker/Endpoints"),
+                    ),
+                    monitoring.CustomMetricGroup(
+                        title="Memory utilization (%)",
+                        metrics=variant_metrics("MemoryUtilization", "Average", "/aws/sagemaker/Endpoints"),
+                    ),
                 ],
             )
+        if endpoint_name and psi_threshold is not None:  # only where the drift job runs
+            facade.monitor_custom(
+                human_readable_name="Drift",
+                alarm_friendly_name="Drift",
+                metric_groups=[
+                    monitoring.CustomMetricGroup(
+                        title="Max feature PSI and prediction drift",
+                        metrics=[
+                            cloudwatch.Metric(
+                                namespace=NAMESPACE,
+                                metric_name=metric,
+                                statistic="Maximum",
+                                label=metric,
+                                dimensions_map={"EndpointName": endpoint_name},
+                            )
+                            for metric in ("MaxFeaturePSI", "PredictionDrift")
+                        ],
+                        horizontal_annotations=[
+                            cloudwatch.HorizontalAnnotation(value=psi_threshold, label="drift alarm")
+                        ],
+                    ),
+                ],
+            )
+        if function is not None:
+            facade.monitor_lambda_function(lambda_function=function)
+        if api is not None:
+            facade.monitor_api_gateway(api=api, api_stage=api.deployment_stage.stage_name)
+        facade.monitor_custom(
+            human_readable_name="Pipelines",
+            alarm_friendly_name="Pipelines",
+            metric_groups=[
+                monitoring.CustomMetricGroup(
+                    title="Executions",
+                    metrics=[
+                        cloudwatch.Metric(
+                            namespace="AWS/Sagemaker/ModelBuildingPipeline",
+                            metric_name=metric,
+                            statistic="Sum",
+                            label=f"{pipeline} {metric}",
+                            dimensions_map={"PipelineName": pipeline},
+                        )
+                        for pipeline in pipeline_names
+                        for metric in ("ExecutionSucceeded", "ExecutionFailed")
+                    ],
+                ),
+            ],
         )
+        (self.dashboard,) = [c for c in self.node.find_all() if isinstance(c, cloudwatch.CfnDashboard)]
         demonstrates(
-            self.dashboard, ["4.2"], "A dashboard for invocations, latency, errors, utilization, drift, pipelines."
+            self.dashboard,
+            ["4.2"],
+            "A dashboard for invocations, latency, errors, utilization, drift, "
+            "the API, the function and the pipelines.",
         )

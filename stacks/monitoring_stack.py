@@ -73,7 +73,11 @@ class MonitoringStack(cdk.Stack):
         self.dashboard = OperationsDashboard(
             self,
             "Operations",
+            name=f"{config.name_prefix}-operations",
             endpoint_name=endpoint.endpoint_name if endpoint else None,
             variants=[v.name for v in endpoint.variants] if endpoint else [],
             pipeline_names=list(pipelines),
+            psi_threshold=config.monitoring.psi_threshold if self.drift else None,
+            function=inference.api.function if inference.api else None,
+            api=inference.api.api if inference.api else None,
         )

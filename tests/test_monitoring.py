@@ -113,12 +113,16 @@ def test_pipeline_failures_and_registry_changes_notify_the_topic(platform: Synth
 
 
 @pytest.mark.exam("4.2")
-def test_dashboard_covers_endpoint_drift_and_pipelines(platform: Synthesized) -> None:
+def test_dashboard_covers_endpoint_drift_api_function_and_pipelines(platform: Synthesized) -> None:
     (dashboard,) = resources(monitoring(platform), "AWS::CloudWatch::Dashboard").values()
+    assert props(dashboard)["DashboardName"] == f"{platform.config.name_prefix}-operations"
     body = json.dumps(props(dashboard)["DashboardBody"])
     assert "ModelBuildingPipeline" in body
+    serving = platform.config.inference.serving
     for metric in ("Invocations", "ModelLatency", "Invocation5XXErrors", "CPUUtilization", "MaxFeaturePSI"):
-        assert (metric in body) is platform.config.inference.serving, metric
+        assert (metric in body) is (serving and (metric != "MaxFeaturePSI" or has_drift(platform))), metric
+    api = serving and platform.config.inference.mode != "async"
+    assert ("AWS/Lambda" in body) is api and ("AWS/ApiGateway" in body) is api
 
 
 @pytest.mark.exam("4.3")
