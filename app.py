@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import aws_cdk as cdk
-from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
+from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks, ServerlessChecks
 
 from config import ConfigError, load_settings
 from config.settings import CONTEXT_OVERRIDES
@@ -51,6 +51,7 @@ def main() -> int:
         HIPAASecurityChecks(app),
         NIST80053R5Checks(app),
         PCIDSS321Checks(app),
+        ServerlessChecks(app),
     )
     try:
         app.synth()

@@ -6,8 +6,10 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from components.compliance import acknowledge
 from components.encryption import allow_service, platform_key
 from components.exam import demonstrates
 
@@ -49,5 +51,41 @@ class AlertsTopic(Construct):
                     conditions={"StringEquals": {"aws:SourceAccount": account}},
                 )
             )
-        self.topic.add_subscription(subscriptions.EmailSubscription(email))
+        # Notifications that cannot be delivered (an EventBridge target or the email subscription failing)
+        # wait here for 14 days instead of vanishing.
+        self.dead_letters = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.key,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+            removal_policy=removal_policy,
+        )
+        stack = cdk.Stack.of(self)
+        self.dead_letters.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="EventBridgeRulesOfThisAccount",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[self.dead_letters.queue_arn],
+                conditions={
+                    "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:events:{stack.region}:{account}:rule/*"}
+                },
+            )
+        )
+        allow_service(
+            self.key,
+            sid="AllowSnsToDeadLetterEncrypted",
+            service="sns.amazonaws.com",
+            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+            source_account_condition=False,
+        )
+        acknowledge(
+            self.dead_letters,
+            ["Serverless-SQSRedrivePolicy", "AwsSolutions-SQS3"],
+            "This queue is itself the dead-letter queue of the platform's notifications; undeliverable "
+            "messages end here for inspection.",
+        )
+        self.topic.add_subscription(subscriptions.EmailSubscription(email, dead_letter_queue=self.dead_letters))
         demonstrates(self.topic, ["4.2"], "One encrypted channel for cost, alarm and pipeline notifications.")

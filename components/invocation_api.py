@@ -57,6 +57,11 @@ class InvocationApi(Construct):
             retention_period=cdk.Duration.days(14),
             removal_policy=removal_policy,
         )
+        acknowledge(
+            dead_letters,
+            "Serverless-SQSRedrivePolicy",
+            "This queue is itself the invocation function's dead-letter queue; failed events end here for inspection.",
+        )
         function_logs = encrypted_log_group(
             self, "FunctionLogs", key=key, retention_days=log_retention_days, removal_policy=removal_policy
         )

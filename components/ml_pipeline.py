@@ -23,6 +23,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as assets
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from components.compliance import acknowledge_wildcard
@@ -132,6 +133,7 @@ class TrainingPipeline(Construct):
         lake: DataLake,
         feature_group_name: str,
         feature_group_arn: str,
+        dead_letters: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -206,7 +208,7 @@ class TrainingPipeline(Construct):
             "SageMaker Pipelines orchestrates preparation, bias checks, training, evaluation and registration.",
         )
         self.schedule = self._schedule(config, stack) if config.retraining_schedule else None
-        self.new_data_rule = self._new_data_rule(stack, lake) if config.retrain_on_new_data else None
+        self.new_data_rule = self._new_data_rule(stack, lake, dead_letters) if config.retrain_on_new_data else None
 
     def _role(
         self,
@@ -399,7 +401,7 @@ class TrainingPipeline(Construct):
         demonstrates(schedule, ["3.3"], "EventBridge Scheduler retrains on a timetable.")
         return schedule
 
-    def _new_data_rule(self, stack: cdk.Stack, lake: DataLake) -> events.CfnRule:
+    def _new_data_rule(self, stack: cdk.Stack, lake: DataLake, dead_letters: sqs.IQueue) -> events.CfnRule:
         role = ServiceRole(
             self,
             "NewDataRole",
@@ -421,6 +423,7 @@ class TrainingPipeline(Construct):
             },
             targets=[
                 events.CfnRule.TargetProperty(
+                    dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=dead_letters.queue_arn),
                     id="TrainingPipeline",
                     arn=self.pipeline_arn,
                     role_arn=role.role.role_arn,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aws_cdk import aws_events as events
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from components.exam import demonstrates
@@ -19,6 +20,7 @@ class ApprovalNotifications(Construct):
         model_package_group_name: str,
         topic: sns.ITopic,
         deploy_command: str,
+        dead_letters: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
         self.rule = events.CfnRule(
@@ -32,6 +34,7 @@ class ApprovalNotifications(Construct):
             },
             targets=[
                 events.CfnRule.TargetProperty(
+                    dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=dead_letters.queue_arn),
                     id="AlertsTopic",
                     arn=topic.topic_arn,
                     input_transformer=events.CfnRule.InputTransformerProperty(

@@ -24,6 +24,7 @@ from aws_cdk import aws_s3_assets as assets
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from components.compliance import acknowledge_wildcard
@@ -68,6 +69,7 @@ class DriftMonitor(Construct):
         lake: DataLake,
         alerts: sns.ITopic,
         training_pipeline_arn: str,
+        dead_letters: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -242,6 +244,7 @@ class DriftMonitor(Construct):
                 },
                 targets=[
                     events.CfnRule.TargetProperty(
+                        dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=dead_letters.queue_arn),
                         id="TrainingPipeline",
                         arn=training_pipeline_arn,
                         role_arn=role.role.role_arn,
@@ -269,6 +272,7 @@ class PlatformNotifications(Construct):
         pipeline_arns: list[str],
         model_package_group_name: str,
         topic: sns.ITopic,
+        dead_letters: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
         retry = events.CfnRule.RetryPolicyProperty(maximum_retry_attempts=3, maximum_event_age_in_seconds=3600)
@@ -283,6 +287,7 @@ class PlatformNotifications(Construct):
             },
             targets=[
                 events.CfnRule.TargetProperty(
+                    dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=dead_letters.queue_arn),
                     id="AlertsTopic",
                     arn=topic.topic_arn,
                     retry_policy=retry,
@@ -308,6 +313,7 @@ class PlatformNotifications(Construct):
             },
             targets=[
                 events.CfnRule.TargetProperty(
+                    dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=dead_letters.queue_arn),
                     id="AlertsTopic",
                     arn=topic.topic_arn,
                     retry_policy=retry,

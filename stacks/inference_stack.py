@@ -10,6 +10,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from components.batch_scoring import BatchScoring
@@ -34,6 +35,7 @@ class InferenceStack(cdk.Stack):
         alerts: sns.ITopic,
         model_package_group_name: str,
         removal_policy: cdk.RemovalPolicy,
+        dead_letters: sqs.IQueue,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -45,6 +47,7 @@ class InferenceStack(cdk.Stack):
             model_package_group_name=model_package_group_name,
             topic=alerts,
             deploy_command=f"make deploy{profile} MODEL_PACKAGE_ARN=",
+            dead_letters=dead_letters,
         )
         self.batch: BatchScoring | None = None
         if inference.batch_transform:  # offline scoring needs no endpoint, only an approved package at run time

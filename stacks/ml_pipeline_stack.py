@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from components.data_lake import DataLake
@@ -25,6 +26,7 @@ class MlPipelineStack(cdk.Stack):
         lake: DataLake,
         features: FeatureStore,
         removal_policy: cdk.RemovalPolicy,
+        dead_letters: sqs.IQueue,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -37,6 +39,7 @@ class MlPipelineStack(cdk.Stack):
             lake=lake,
             feature_group_name=features.feature_group_name,
             feature_group_arn=features.feature_group_arn,
+            dead_letters=dead_letters,
         )
         # The registry holds every approved model's lineage: kept in production (control 41).
         self.training.model_package_group.apply_removal_policy(removal_policy)

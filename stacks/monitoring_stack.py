@@ -6,6 +6,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from components.data_lake import DataLake
@@ -29,6 +30,7 @@ class MonitoringStack(cdk.Stack):
         alerts: sns.ITopic,
         training: TrainingPipeline,
         inference: InferenceStack,
+        dead_letters: sqs.IQueue,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -50,6 +52,7 @@ class MonitoringStack(cdk.Stack):
                 lake=lake,
                 alerts=alerts,
                 training_pipeline_arn=training.pipeline_arn,
+                dead_letters=dead_letters,
             )
             pipelines[self.drift.pipeline_name] = self.drift.pipeline_arn
             if config.monitoring.model_monitor:
@@ -69,6 +72,7 @@ class MonitoringStack(cdk.Stack):
             pipeline_arns=list(pipelines.values()),
             model_package_group_name=training.model_package_group_name,
             topic=alerts,
+            dead_letters=dead_letters,
         )
         self.dashboard = OperationsDashboard(
             self,

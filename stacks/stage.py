@@ -75,6 +75,7 @@ class PlatformStage(cdk.Stage):
             network=self.network.network,
             lake=self.data_lake.lake,
             features=self.feature_store.features,
+            dead_letters=self.governance.alerts.dead_letters,
             removal_policy=removal,
             description="ML platform training pipeline and model registry (MLA-C01 1.2, 1.3, 2.2, 2.3, 3.3)",
         )
@@ -87,6 +88,7 @@ class PlatformStage(cdk.Stage):
             lake=self.data_lake.lake,
             alerts=self.governance.alerts.topic,
             model_package_group_name=self.ml_pipeline.training.model_package_group_name,
+            dead_letters=self.governance.alerts.dead_letters,
             removal_policy=removal,
             description="ML platform inference: endpoint, invocation API, model-deploy path (MLA-C01 3.1, 3.2, 3.3)",
         )
@@ -100,6 +102,7 @@ class PlatformStage(cdk.Stage):
             alerts=self.governance.alerts.topic,
             training=self.ml_pipeline.training,
             inference=self.inference,
+            dead_letters=self.governance.alerts.dead_letters,
             description="ML platform monitoring: drift job, retraining loop, alerts, dashboard (MLA-C01 4.1, 4.2)",
         )
         cdk.Aspects.of(self).add(CdkProviderExceptions())

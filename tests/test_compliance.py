@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
 ACK_METADATA = "aws:cdk:acknowledged-rules"
-PACK_PREFIXES = ("AwsSolutions-", "HIPAA.Security-", "NIST.800.53.R5-", "PCI.DSS.321-")
+PACK_PREFIXES = ("AwsSolutions-", "HIPAA.Security-", "NIST.800.53.R5-", "PCI.DSS.321-", "Serverless-")
 
 pytestmark = pytest.mark.exam("4.3")
 
