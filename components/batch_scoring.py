@@ -43,7 +43,6 @@ class BatchScoring(Construct):
         packages = f"{arn}:model-package/{model_package_group_name}/*"
         batch = lake.artifacts.arn_for_objects("batch/*")
         artifacts = lake.artifacts.arn_for_objects("pipelines/models/*")
-        job_logs = f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:/aws/sagemaker/TransformJobs*"
         self.role = ServiceRole(
             self,
             "Role",
@@ -82,35 +81,9 @@ class BatchScoring(Construct):
                 iam.PolicyStatement(
                     sid="ListArtifacts", actions=["s3:ListBucket"], resources=[lake.artifacts.bucket_arn]
                 ),
-                iam.PolicyStatement(
-                    sid="UseLakeKey",
-                    resources=[lake.key.key_arn],
-                    actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
-                ),
-                iam.PolicyStatement(
-                    sid="EncryptVolumes",
-                    actions=["kms:CreateGrant"],
-                    resources=[lake.key.key_arn],
-                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-                ),
-                iam.PolicyStatement(
-                    sid="JobLogs",
-                    resources=[job_logs],
-                    actions=[
-                        "logs:CreateLogGroup",
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogStreams",
-                    ],
-                ),
-                iam.PolicyStatement(
-                    sid="JobMetrics",
-                    actions=["cloudwatch:PutMetricData"],
-                    resources=["*"],
-                    conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
-                ),
             ],
         )
+        self.role.allow_sagemaker_runtime(key=lake.key, log_group_prefix="/aws/sagemaker/TransformJobs")
         self.role.allow(
             iam.PolicyStatement(
                 sid="PassOwnRoleToModels",
@@ -127,7 +100,6 @@ class BatchScoring(Construct):
         acknowledge_wildcard(
             policy, artifacts, "Model versions are written by the training pipeline under pipelines/models/."
         )
-        acknowledge_wildcard(policy, job_logs, "SageMaker names transform job log groups under /aws/sagemaker/.")
         self.role.allow_vpc_network_interfaces(
             "batch transform containers", also="PutMetricData is fenced by namespace."
         )

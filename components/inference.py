@@ -158,9 +158,6 @@ class ModelEndpoint(Construct):
         models = lake.artifacts.arn_for_objects(f"{MODELS_PREFIX}/*")
         capture = lake.artifacts.arn_for_objects(f"{CAPTURE_PREFIX}/*")
         async_objects = lake.artifacts.arn_for_objects(f"{ASYNC_PREFIX}/*")
-        endpoint_logs = (
-            f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:/aws/sagemaker/Endpoints/*"
-        )
         role = ServiceRole(
             self,
             "Role",
@@ -172,40 +169,13 @@ class ModelEndpoint(Construct):
                     sid="WriteCaptureAndAsyncResults", actions=["s3:PutObject"], resources=[capture, async_objects]
                 ),
                 iam.PolicyStatement(sid="ReadAsyncRequests", actions=["s3:GetObject"], resources=[async_objects]),
-                iam.PolicyStatement(
-                    sid="UseLakeKey",
-                    resources=[lake.key.key_arn],
-                    actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
-                ),
-                iam.PolicyStatement(
-                    sid="EncryptVolumes",
-                    actions=["kms:CreateGrant"],
-                    resources=[lake.key.key_arn],
-                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-                ),
-                iam.PolicyStatement(
-                    sid="EndpointLogs",
-                    resources=[endpoint_logs],
-                    actions=[
-                        "logs:CreateLogGroup",
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogStreams",
-                    ],
-                ),
-                iam.PolicyStatement(
-                    sid="EndpointMetrics",
-                    actions=["cloudwatch:PutMetricData"],
-                    resources=["*"],
-                    conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
-                ),
             ],
         )
+        role.allow_sagemaker_runtime(key=lake.key, log_group_prefix="/aws/sagemaker/Endpoints/")
         policy = role.policy
         acknowledge_wildcard(policy, models, "Model versions are written by the pipeline under pipelines/models/.")
         acknowledge_wildcard(policy, capture, "SageMaker names data-capture objects by endpoint, variant and hour.")
         acknowledge_wildcard(policy, async_objects, "Async requests and results are named per invocation.")
-        acknowledge_wildcard(policy, endpoint_logs, "SageMaker names endpoint log groups under /aws/sagemaker/.")
         if in_vpc:
             role.allow_vpc_network_interfaces("the model containers", also="PutMetricData is fenced by namespace.")
         else:

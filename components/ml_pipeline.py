@@ -225,7 +225,6 @@ class TrainingPipeline(Construct):
         artifacts = lake.artifacts.arn_for_objects("pipelines/*")
         baseline = lake.artifacts.arn_for_objects(f"{placeholders.BASELINE_PREFIX}/*")
         training_data = lake.raw.arn_for_objects(f"{TRAINING_PREFIX}*")
-        job_logs = f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:/aws/sagemaker/*"
         role = ServiceRole(
             self,
             "Role",
@@ -281,35 +280,9 @@ class TrainingPipeline(Construct):
                     actions=["s3:GetObject"],
                     resources=[a.bucket.arn_for_objects(a.s3_object_key) for a in code],
                 ),
-                iam.PolicyStatement(
-                    sid="UseLakeKey",
-                    resources=[lake.key.key_arn],
-                    actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
-                ),
-                iam.PolicyStatement(
-                    sid="EncryptJobVolumes",
-                    actions=["kms:CreateGrant"],
-                    resources=[lake.key.key_arn],
-                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-                ),
-                iam.PolicyStatement(
-                    sid="JobLogs",
-                    resources=[job_logs],
-                    actions=[
-                        "logs:CreateLogGroup",
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogStreams",
-                    ],
-                ),
-                iam.PolicyStatement(
-                    sid="JobMetrics",
-                    actions=["cloudwatch:PutMetricData"],
-                    resources=["*"],
-                    conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
-                ),
             ],
         )
+        role.allow_sagemaker_runtime(key=lake.key, log_group_prefix="/aws/sagemaker/")
         role.allow(
             iam.PolicyStatement(
                 sid="PassOwnRoleToJobs",
@@ -327,7 +300,6 @@ class TrainingPipeline(Construct):
         acknowledge_wildcard(policy, artifacts, "Pipeline outputs are written per execution under pipelines/ only.")
         acknowledge_wildcard(policy, baseline, "Each run refreshes the drift baseline under monitoring/baseline/.")
         acknowledge_wildcard(policy, training_data, "Training reads every object a team uploads under training/.")
-        acknowledge_wildcard(policy, job_logs, "SageMaker names job log groups itself under /aws/sagemaker/.")
         role.allow_vpc_network_interfaces("the pipeline's jobs", also="PutMetricData is fenced by its namespace.")
         demonstrates(
             role.role, ["4.3"], "A role for the training pipeline only, separate from endpoint and monitor roles."

@@ -80,7 +80,6 @@ class ModelMonitor(Construct):
         capture = artifacts.arn_for_objects(f"{CAPTURE_PREFIX}/{endpoint_name}/*")
         monitor_objects = artifacts.arn_for_objects(f"{PREFIX}/*")
         ground_truth = artifacts.arn_for_objects(f"{GROUND_TRUTH}/*")
-        job_logs = f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:/aws/sagemaker/ProcessingJobs*"
         self.role = ServiceRole(
             self,
             "Role",
@@ -99,40 +98,17 @@ class ModelMonitor(Construct):
                 ),
                 iam.PolicyStatement(sid="WriteReports", actions=["s3:PutObject"], resources=[monitor_objects]),
                 iam.PolicyStatement(sid="ListArtifacts", actions=["s3:ListBucket"], resources=[artifacts.bucket_arn]),
-                iam.PolicyStatement(
-                    sid="UseLakeKey",
-                    resources=[lake.key.key_arn],
-                    actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
-                ),
-                iam.PolicyStatement(
-                    sid="EncryptVolumes",
-                    actions=["kms:CreateGrant"],
-                    resources=[lake.key.key_arn],
-                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-                ),
-                iam.PolicyStatement(
-                    sid="JobLogs",
-                    resources=[job_logs],
-                    actions=[
-                        "logs:CreateLogGroup",
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogStreams",
-                    ],
-                ),
-                iam.PolicyStatement(
-                    sid="MonitoringMetrics",
-                    actions=["cloudwatch:PutMetricData"],
-                    resources=["*"],
-                    conditions={"StringLike": {"cloudwatch:namespace": "aws/sagemaker/Endpoints/*"}},
-                ),
             ],
+        )
+        self.role.allow_sagemaker_runtime(
+            key=lake.key,
+            log_group_prefix="/aws/sagemaker/ProcessingJobs",
+            metrics_namespace="aws/sagemaker/Endpoints/*",
         )
         policy = self.role.policy
         acknowledge_wildcard(policy, capture, "Data capture is written per variant and hour for this endpoint.")
         acknowledge_wildcard(policy, monitor_objects, "Baselines and reports live under monitoring/model-monitor/.")
         acknowledge_wildcard(policy, ground_truth, "Teams upload ground-truth labels under monitoring/ground-truth/.")
-        acknowledge_wildcard(policy, job_logs, "SageMaker names monitoring job log groups under /aws/sagemaker/.")
         self.role.allow_vpc_network_interfaces("the monitoring jobs", also="PutMetricData is fenced by namespace.")
         demonstrates(self.role.role, ["4.3"], "Model Monitor has its own role, apart from pipeline and endpoint roles.")
 

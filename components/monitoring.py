@@ -81,7 +81,6 @@ class DriftMonitor(Construct):
         baseline = lake.artifacts.arn_for_objects(f"{placeholders.BASELINE_PREFIX}/*")
         reports = lake.artifacts.arn_for_objects("monitoring/drift/*")
         jobs = f"{arn}:processing-job/*"
-        job_logs = f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:/aws/sagemaker/ProcessingJobs*"
         self.role = ServiceRole(
             self,
             "Role",
@@ -107,28 +106,10 @@ class DriftMonitor(Construct):
                     sid="ListArtifacts", actions=["s3:ListBucket"], resources=[lake.artifacts.bucket_arn]
                 ),
                 iam.PolicyStatement(sid="WriteReports", actions=["s3:PutObject"], resources=[reports]),
-                iam.PolicyStatement(
-                    sid="UseLakeKey",
-                    resources=[lake.key.key_arn],
-                    actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
-                ),
-                iam.PolicyStatement(
-                    sid="EncryptVolumes",
-                    actions=["kms:CreateGrant"],
-                    resources=[lake.key.key_arn],
-                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-                ),
-                iam.PolicyStatement(
-                    sid="JobLogs",
-                    resources=[job_logs],
-                    actions=[
-                        "logs:CreateLogGroup",
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogStreams",
-                    ],
-                ),
             ],
+        )
+        self.role.allow_sagemaker_runtime(
+            key=lake.key, log_group_prefix="/aws/sagemaker/ProcessingJobs", metrics_namespace=None
         )
         self.role.allow(
             iam.PolicyStatement(
@@ -145,7 +126,6 @@ class DriftMonitor(Construct):
         )
         acknowledge_wildcard(policy, baseline, "The training pipeline refreshes the baseline files under this prefix.")
         acknowledge_wildcard(policy, reports, "Drift reports are written per execution under monitoring/drift/.")
-        acknowledge_wildcard(policy, job_logs, "SageMaker names processing job log groups under /aws/sagemaker/.")
         self.role.allow_vpc_network_interfaces("the drift job")
         demonstrates(self.role.role, ["4.3"], "Monitoring has its own role, apart from pipeline and endpoint roles.")
 

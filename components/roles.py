@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from components.compliance import acknowledge_wildcard, skip_checkov
@@ -47,6 +48,42 @@ class ServiceRole(Construct):
     def allow(self, *statements: iam.PolicyStatement) -> None:
         """Add statements that need the role to exist first (``iam:PassRole`` on itself, for one)."""
         self.policy.add_statements(*statements)
+
+    def allow_sagemaker_runtime(
+        self, *, key: kms.IKey, log_group_prefix: str, metrics_namespace: str | None = "/aws/sagemaker/*"
+    ) -> None:
+        """What every SageMaker job or model role needs: the lake key (its data, and grants for encrypted
+        volumes), the log groups SageMaker creates for it under ``log_group_prefix``, and its metrics."""
+        stack = cdk.Stack.of(self)
+        logs = f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:{log_group_prefix}*"
+        self.allow(
+            iam.PolicyStatement(
+                sid="UseLakeKey",
+                resources=[key.key_arn],
+                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+            ),
+            iam.PolicyStatement(
+                sid="EncryptVolumes",
+                actions=["kms:CreateGrant"],
+                resources=[key.key_arn],
+                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            ),
+            iam.PolicyStatement(
+                sid="Logs",
+                resources=[logs],
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            ),
+        )
+        acknowledge_wildcard(self.policy, logs, f"SageMaker names these log groups itself, under {log_group_prefix}.")
+        if metrics_namespace:
+            self.allow(
+                iam.PolicyStatement(
+                    sid="Metrics",
+                    actions=["cloudwatch:PutMetricData"],
+                    resources=["*"],
+                    conditions={"StringLike": {"cloudwatch:namespace": metrics_namespace}},
+                )
+            )
 
     def allow_vpc_network_interfaces(self, who: str, *, also: str = "") -> None:
         """The EC2 calls a service makes to attach ``who`` (jobs, a model, a function) to the VPC.
