@@ -31,6 +31,7 @@ from components.data_lake import DataLake
 from components.exam import demonstrates
 from components.network import IsolatedNetwork
 from components.roles import ServiceRole
+from components.triggers import pipeline_rule, pipeline_schedule
 from config.settings import DATA_DIR, MlConfig
 from pipelines import definition as placeholders
 
@@ -207,8 +208,8 @@ class TrainingPipeline(Construct):
             ["1.2", "1.3", "2.2", "2.3", "3.3"],
             "SageMaker Pipelines orchestrates preparation, bias checks, training, evaluation and registration.",
         )
-        self.schedule = self._schedule(config, stack) if config.retraining_schedule else None
-        self.new_data_rule = self._new_data_rule(stack, lake, dead_letters) if config.retrain_on_new_data else None
+        self.schedule = self._schedule(config) if config.retraining_schedule else None
+        self.new_data_rule = self._new_data_rule(lake, dead_letters) if config.retrain_on_new_data else None
 
     def _role(
         self,
@@ -341,77 +342,32 @@ class TrainingPipeline(Construct):
             },
         )
 
-    def _schedule(self, config: MlConfig, stack: cdk.Stack) -> scheduler.CfnSchedule:
-        role = ServiceRole(
-            self,
-            "ScheduleRole",
-            service="scheduler.amazonaws.com",
-            description="EventBridge Scheduler: start the training pipeline on its retraining schedule",
-            source_arn=f"arn:{stack.partition}:scheduler:{stack.region}:{stack.account}:schedule/*",
-            statements=[
-                iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"], resources=[self.pipeline_arn])
-            ],
-        )
-        schedule = scheduler.CfnSchedule(
+    def _schedule(self, config: MlConfig) -> scheduler.CfnSchedule:
+        schedule = pipeline_schedule(
             self,
             "RetrainingSchedule",
-            description="Scheduled retraining of the credit-default model",
-            schedule_expression=config.retraining_schedule or "",
-            flexible_time_window={"mode": "OFF"},
-            target=scheduler.CfnSchedule.TargetProperty(
-                arn=self.pipeline_arn,
-                role_arn=role.role.role_arn,
-                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
-                    maximum_retry_attempts=3, maximum_event_age_in_seconds=3600
-                ),
-                sage_maker_pipeline_parameters=scheduler.CfnSchedule.SageMakerPipelineParametersProperty(
-                    pipeline_parameter_list=[]
-                ),
-            ),
+            pipeline_arn=self.pipeline_arn,
+            expression=config.retraining_schedule or "",
+            description="start the training pipeline on its retraining schedule",
+            after=self.pipeline,
         )
-        schedule.node.add_dependency(role.policy, self.pipeline)
         demonstrates(schedule, ["3.3"], "EventBridge Scheduler retrains on a timetable.")
         return schedule
 
-    def _new_data_rule(self, stack: cdk.Stack, lake: DataLake, dead_letters: sqs.IQueue) -> events.CfnRule:
-        role = ServiceRole(
-            self,
-            "NewDataRole",
-            service="events.amazonaws.com",
-            description="EventBridge: start the training pipeline when a training batch is marked ready",
-            source_arn=f"arn:{stack.partition}:events:{stack.region}:{stack.account}:rule/*",
-            statements=[
-                iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"], resources=[self.pipeline_arn])
-            ],
-        )
-        rule = events.CfnRule(
+    def _new_data_rule(self, lake: DataLake, dead_letters: sqs.IQueue) -> events.CfnRule:
+        rule = pipeline_rule(
             self,
             "NewDataRule",
-            description=f"Retrain when s3://<raw>/{READY_MARKER} is written (one marker per batch of CSV files)",
+            pipeline_arn=self.pipeline_arn,
+            dead_letters=dead_letters,
+            description=f"start the training pipeline when s3://<raw>/{READY_MARKER} is written",
             event_pattern={
                 "source": ["aws.s3"],
                 "detail-type": ["Object Created"],
                 "detail": {"bucket": {"name": [lake.raw.bucket_name]}, "object": {"key": [READY_MARKER]}},
             },
-            targets=[
-                events.CfnRule.TargetProperty(
-                    dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=dead_letters.queue_arn),
-                    id="TrainingPipeline",
-                    arn=self.pipeline_arn,
-                    role_arn=role.role.role_arn,
-                    sage_maker_pipeline_parameters=events.CfnRule.SageMakerPipelineParametersProperty(
-                        pipeline_parameter_list=[
-                            events.CfnRule.SageMakerPipelineParameterProperty(
-                                name="InputDataUri", value=f"s3://{lake.raw.bucket_name}/{TRAINING_PREFIX}"
-                            )
-                        ]
-                    ),
-                    retry_policy=events.CfnRule.RetryPolicyProperty(
-                        maximum_retry_attempts=3, maximum_event_age_in_seconds=3600
-                    ),
-                )
-            ],
+            parameters={"InputDataUri": f"s3://{lake.raw.bucket_name}/{TRAINING_PREFIX}"},
         )
-        rule.node.add_dependency(role.policy, self.pipeline)
+        rule.node.add_dependency(self.pipeline)
         demonstrates(rule, ["3.3"], "Event-driven retraining: a ready marker in the raw zone starts the pipeline.")
         return rule

@@ -22,7 +22,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3_assets as assets
 from aws_cdk import aws_sagemaker as sagemaker
-from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -34,24 +33,12 @@ from components.inference import CAPTURE_PREFIX
 from components.ml_pipeline import render_definition
 from components.network import IsolatedNetwork
 from components.roles import ServiceRole
+from components.triggers import pipeline_rule, pipeline_schedule
 from config.settings import MonitoringConfig
 from pipelines import definition as placeholders
 from pipelines.steps.drift import NAMESPACE
 
 STEPS = Path(__file__).resolve().parent.parent / "pipelines" / "steps"
-
-
-def _pipeline_trigger_role(
-    scope: Construct, construct_id: str, *, service: str, source_arn: str, pipeline_arn: str, description: str
-) -> ServiceRole:
-    return ServiceRole(
-        scope,
-        construct_id,
-        service=service,
-        description=description,
-        source_arn=source_arn,
-        statements=[iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"], resources=[pipeline_arn])],
-    )
 
 
 class DriftMonitor(Construct):
@@ -155,32 +142,14 @@ class DriftMonitor(Construct):
         self.pipeline.node.add_dependency(self.role.policy)
         demonstrates(self.pipeline, ["4.1"], "Scheduled drift detection that needs no Model Monitor subscription.")
 
-        schedule_role = _pipeline_trigger_role(
-            self,
-            "ScheduleRole",
-            service="scheduler.amazonaws.com",
-            pipeline_arn=self.pipeline_arn,
-            source_arn=f"arn:{stack.partition}:scheduler:{stack.region}:{stack.account}:schedule/*",
-            description="EventBridge Scheduler: start the drift job",
-        )
-        self.schedule = scheduler.CfnSchedule(
+        self.schedule = pipeline_schedule(
             self,
             "Schedule",
-            description="Drift monitoring of the endpoint",
-            flexible_time_window={"mode": "OFF"},
-            schedule_expression=config.drift_schedule,
-            target=scheduler.CfnSchedule.TargetProperty(
-                arn=self.pipeline_arn,
-                role_arn=schedule_role.role.role_arn,
-                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
-                    maximum_retry_attempts=3, maximum_event_age_in_seconds=3600
-                ),
-                sage_maker_pipeline_parameters=scheduler.CfnSchedule.SageMakerPipelineParametersProperty(
-                    pipeline_parameter_list=[]
-                ),
-            ),
+            pipeline_arn=self.pipeline_arn,
+            expression=config.drift_schedule,
+            description="start the drift job",
+            after=self.pipeline,
         )
-        self.schedule.node.add_dependency(schedule_role.policy, self.pipeline)
 
         self.alarm = cloudwatch.Alarm(
             self,
@@ -204,40 +173,19 @@ class DriftMonitor(Construct):
 
         self.retraining_rule: events.CfnRule | None = None
         if config.retrain_on_drift:
-            role = _pipeline_trigger_role(
-                self,
-                "RetrainRole",
-                service="events.amazonaws.com",
-                pipeline_arn=training_pipeline_arn,
-                source_arn=f"arn:{stack.partition}:events:{stack.region}:{stack.account}:rule/*",
-                description="EventBridge: start the training pipeline when the drift alarm fires",
-            )
-            self.retraining_rule = events.CfnRule(
+            self.retraining_rule = pipeline_rule(
                 self,
                 "RetrainOnDrift",
-                description="Drift alarm OK -> ALARM starts the training pipeline once",
+                pipeline_arn=training_pipeline_arn,
+                dead_letters=dead_letters,
+                description="start the training pipeline when the drift alarm goes from OK to ALARM",
                 event_pattern={
                     "source": ["aws.cloudwatch"],
                     "detail-type": ["CloudWatch Alarm State Change"],
                     "resources": [self.alarm.alarm_arn],
                     "detail": {"state": {"value": ["ALARM"]}, "previousState": {"value": ["OK"]}},
                 },
-                targets=[
-                    events.CfnRule.TargetProperty(
-                        dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=dead_letters.queue_arn),
-                        id="TrainingPipeline",
-                        arn=training_pipeline_arn,
-                        role_arn=role.role.role_arn,
-                        sage_maker_pipeline_parameters=events.CfnRule.SageMakerPipelineParametersProperty(
-                            pipeline_parameter_list=[]
-                        ),
-                        retry_policy=events.CfnRule.RetryPolicyProperty(
-                            maximum_retry_attempts=3, maximum_event_age_in_seconds=3600
-                        ),
-                    )
-                ],
             )
-            self.retraining_rule.node.add_dependency(role.policy)
             demonstrates(self.retraining_rule, ["3.3", "4.1"], "The closed loop: drift starts retraining.")
 
 
