@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from aws_cdk import aws_events as events
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from components.exam import demonstrates
+from components.triggers import notification_rule
 
 
 class ApprovalNotifications(Construct):
@@ -23,7 +23,7 @@ class ApprovalNotifications(Construct):
         dead_letters: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.rule = events.CfnRule(
+        self.rule = notification_rule(
             self,
             "ApprovedRule",
             description="A model package was approved: announce how to serve it",
@@ -32,19 +32,9 @@ class ApprovalNotifications(Construct):
                 "detail-type": ["SageMaker Model Package State Change"],
                 "detail": {"ModelPackageGroupName": [model_package_group_name], "ModelApprovalStatus": ["Approved"]},
             },
-            targets=[
-                events.CfnRule.TargetProperty(
-                    dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=dead_letters.queue_arn),
-                    id="AlertsTopic",
-                    arn=topic.topic_arn,
-                    input_transformer=events.CfnRule.InputTransformerProperty(
-                        input_paths_map={"arn": "$.detail.ModelPackageArn"},
-                        input_template=f'"Model package <arn> was approved. Serve it with: {deploy_command}<arn>"',
-                    ),
-                    retry_policy=events.CfnRule.RetryPolicyProperty(
-                        maximum_retry_attempts=3, maximum_event_age_in_seconds=3600
-                    ),
-                )
-            ],
+            topic=topic,
+            dead_letters=dead_letters,
+            paths={"arn": "$.detail.ModelPackageArn"},
+            template=f"Model package <arn> was approved. Serve it with: {deploy_command}<arn>",
         )
         demonstrates(self.rule, ["3.3"], "Registry approval events drive the deployment path.")

@@ -33,7 +33,7 @@ from components.inference import CAPTURE_PREFIX
 from components.ml_pipeline import render_definition
 from components.network import IsolatedNetwork
 from components.roles import ServiceRole
-from components.triggers import pipeline_rule, pipeline_schedule
+from components.triggers import notification_rule, pipeline_rule, pipeline_schedule
 from config.settings import MonitoringConfig
 from pipelines import definition as placeholders
 from pipelines.steps.drift import NAMESPACE
@@ -203,8 +203,7 @@ class PlatformNotifications(Construct):
         dead_letters: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
-        retry = events.CfnRule.RetryPolicyProperty(maximum_retry_attempts=3, maximum_event_age_in_seconds=3600)
-        self.failures = events.CfnRule(
+        self.failures = notification_rule(
             self,
             "PipelineFailures",
             description="A platform pipeline execution failed",
@@ -213,24 +212,13 @@ class PlatformNotifications(Construct):
                 "detail-type": ["SageMaker Model Building Pipeline Execution Status Change"],
                 "detail": {"pipelineArn": pipeline_arns, "currentPipelineExecutionStatus": ["Failed"]},
             },
-            targets=[
-                events.CfnRule.TargetProperty(
-                    dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=dead_letters.queue_arn),
-                    id="AlertsTopic",
-                    arn=topic.topic_arn,
-                    retry_policy=retry,
-                    input_transformer=events.CfnRule.InputTransformerProperty(
-                        input_paths_map={
-                            "pipeline": "$.detail.pipelineArn",
-                            "execution": "$.detail.pipelineExecutionArn",
-                        },
-                        input_template='"Pipeline execution <execution> of <pipeline> failed."',
-                    ),
-                )
-            ],
+            topic=topic,
+            dead_letters=dead_letters,
+            paths={"pipeline": "$.detail.pipelineArn", "execution": "$.detail.pipelineExecutionArn"},
+            template="Pipeline execution <execution> of <pipeline> failed.",
         )
         demonstrates(self.failures, ["4.2"], "Pipeline failures reach a person through EventBridge and SNS.")
-        self.registry = events.CfnRule(
+        self.registry = notification_rule(
             self,
             "RegistryChanges",
             description="A model package of the platform changed state",
@@ -239,18 +227,10 @@ class PlatformNotifications(Construct):
                 "detail-type": ["SageMaker Model Package State Change"],
                 "detail": {"ModelPackageGroupName": [model_package_group_name]},
             },
-            targets=[
-                events.CfnRule.TargetProperty(
-                    dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=dead_letters.queue_arn),
-                    id="AlertsTopic",
-                    arn=topic.topic_arn,
-                    retry_policy=retry,
-                    input_transformer=events.CfnRule.InputTransformerProperty(
-                        input_paths_map={"arn": "$.detail.ModelPackageArn", "status": "$.detail.ModelApprovalStatus"},
-                        input_template='"Model package <arn> is now <status>."',
-                    ),
-                )
-            ],
+            topic=topic,
+            dead_letters=dead_letters,
+            paths={"arn": "$.detail.ModelPackageArn", "status": "$.detail.ModelApprovalStatus"},
+            template="Model package <arn> is now <status>.",
         )
         demonstrates(self.registry, ["3.3"], "Every registry decision is announced.")
 

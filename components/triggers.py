@@ -1,5 +1,5 @@
-"""What starts a SageMaker pipeline: an EventBridge Scheduler schedule or an EventBridge rule, each with a
-role that may start that one pipeline and nothing else (exam 3.3)."""
+"""What starts a SageMaker pipeline (an EventBridge Scheduler schedule or an EventBridge rule, each with a
+role that may start that one pipeline and nothing else) and what tells a person (exam 3.3, 4.2)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
@@ -106,3 +107,37 @@ def pipeline_rule(
     )
     rule.node.add_dependency(role.policy)
     return rule
+
+
+def notification_rule(
+    scope: Construct,
+    construct_id: str,
+    *,
+    description: str,
+    event_pattern: dict[str, Any],
+    topic: sns.ITopic,
+    dead_letters: sqs.IQueue,
+    paths: dict[str, str],
+    template: str,
+) -> events.CfnRule:
+    """Tell a person on ``topic`` when ``event_pattern`` matches: ``template`` with ``<name>`` placeholders
+    filled from the event's JSON ``paths``; undeliverable messages go to ``dead_letters``."""
+    return events.CfnRule(
+        scope,
+        construct_id,
+        description=description,
+        event_pattern=event_pattern,
+        targets=[
+            events.CfnRule.TargetProperty(
+                dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=dead_letters.queue_arn),
+                id="AlertsTopic",
+                arn=topic.topic_arn,
+                retry_policy=events.CfnRule.RetryPolicyProperty(
+                    maximum_retry_attempts=3, maximum_event_age_in_seconds=3600
+                ),
+                input_transformer=events.CfnRule.InputTransformerProperty(
+                    input_paths_map=paths, input_template=f'"{template}"'
+                ),
+            )
+        ],
+    )
