@@ -23,7 +23,7 @@ export SAGEMAKER_TELEMETRY_OPT_OUT := true
 .PHONY: help setup synth test lint typecheck unit bench bootstrap diff deploy destroy docs pipeline train-local clean
 
 help: ## List the commands
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-11s %s\n", $$1, $$2}'
 	@echo "  Variables: PROFILE=sandbox|production (default sandbox), CONFIG=path/to/profile.yaml,"
 	@echo "             MODEL_PACKAGE_ARN=<approved model package version> (serve it)"
 
@@ -45,7 +45,7 @@ node_modules/.installed: package.json package-lock.json
 
 setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed ## Create the virtual environments and node_modules (once)
 
-synth: setup ## Synthesize every stack of PROFILE into cdk.out with the cdk-nag packs on, then summarize
+synth: $(VENV)/.installed node_modules/.installed ## Synthesize every stack of PROFILE into cdk.out, rule packs on, and summarize
 	$(CDK) synth --quiet $(CONTEXT)
 	$(PY) -m tools.summary cdk.out
 
@@ -59,9 +59,9 @@ typecheck: setup ## mypy over all code
 unit: setup ## pytest only (assertions, snapshots, cdk-nag, cfn-lint, checkov)
 	$(VENV)/bin/pytest
 
-test: lint typecheck unit ## The whole quality gate: lint, types, tests and compliance, both profiles
+test: lint typecheck unit ## The whole quality gate: lint, types, tests and compliance, every build of both profiles
 
-bench: setup ## Wall time of a cold synth of all stacks and of the test run
+bench: setup ## Wall time of cold synths, the ML script tests, the definition regeneration and the test run
 	$(PY) -m tools.bench
 
 docs: setup ## Regenerate the exam coverage report and the compliance register
