@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from components.monitoring import NAMESPACE as ALARMED_NAMESPACE
 from pipelines.data.generate import SAMPLE
 from pipelines.steps import drift, preprocess
 
@@ -175,3 +176,7 @@ def test_psi_and_ks_on_known_distributions() -> None:
     d_same, p_same = drift.ks(reference, rng.normal(0, 1, 2000))
     d_shift, p_shift = drift.ks(reference, rng.normal(0.5, 1, 2000))
     assert p_same > 0.01 and p_shift < 1e-6 and d_shift > d_same
+
+
+def test_the_drift_alarm_watches_the_namespace_the_job_writes() -> None:
+    assert drift.NAMESPACE == ALARMED_NAMESPACE
