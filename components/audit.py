@@ -47,6 +47,10 @@ class AuditTrail(Construct):
             removal_policy=removal_policy,
         )
         allow_logs(self.key)
+        # The key policy CloudTrail documents for a trail (facts: cloudtrail-bucket-key-needs-decrypt), scoped to this
+        # account's trails by aws:SourceArn as the page recommends. kms:Decrypt is required because the audit
+        # bucket uses an S3 Bucket Key (facts: cloudtrail-bucket-key-needs-decrypt).
+        from_these_trails = {"ArnLike": {"aws:SourceArn": trails_arn}}
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudTrailToEncryptLogs",
@@ -54,9 +58,18 @@ class AuditTrail(Construct):
                 actions=["kms:GenerateDataKey*"],
                 resources=["*"],
                 conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    **from_these_trails,
                     "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": trails_arn},
                 },
+            )
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudTrailToDecryptForBucketKey",
+                principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
+                actions=["kms:Decrypt"],
+                resources=["*"],
+                conditions=from_these_trails,
             )
         )
         self.key.add_to_resource_policy(
@@ -65,7 +78,7 @@ class AuditTrail(Construct):
                 principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
                 actions=["kms:DescribeKey"],
                 resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+                conditions=from_these_trails,
             )
         )
         self.bucket = SecureBucket(
@@ -106,8 +119,9 @@ class AuditTrail(Construct):
         logs_role = ServiceRole(
             self,
             "LogsRole",
+            # No aws:SourceArn / aws:SourceAccount here: CloudTrail does not support them on this role
+            # (facts: trust keys of cloudtrail.amazonaws.com); with them the trail fails to create.
             service="cloudtrail.amazonaws.com",
-            source_arn=trails_arn,
             description="CloudTrail delivery into the audit log group",
             statements=[
                 iam.PolicyStatement(

@@ -35,6 +35,9 @@ class CostControls(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         budget = config.budget
+        # Budgets checks it may publish when a notification is created ("Invalid SNS topic" otherwise; facts:
+        # budgets-sns-topic-policy): create budgets and the anomaly subscription after the topic policy.
+        topic_policy = topic.node.try_find_child("Policy")
         subscribers = [
             budgets.CfnBudget.SubscriberProperty(subscription_type="SNS", address=topic.topic_arn),
             budgets.CfnBudget.SubscriberProperty(subscription_type="EMAIL", address=email),
@@ -82,6 +85,9 @@ class CostControls(Construct):
         demonstrates(
             self.sagemaker, ["4.2"], "A SageMaker-only budget: training and endpoints are the big variable cost."
         )
+        if topic_policy is not None:
+            for each in (self.total, self.sagemaker):
+                each.node.add_dependency(topic_policy)
         self.anomaly_monitor: ce.CfnAnomalyMonitor | None = None
         if config.cost_anomaly_detection:
             self.anomaly_monitor = ce.CfnAnomalyMonitor(
@@ -111,3 +117,5 @@ class CostControls(Construct):
                 ),
             )
             demonstrates(subscription, ["4.2"], "Cost Anomaly Detection on the platform's cost-allocation tag.")
+            if topic_policy is not None:
+                subscription.node.add_dependency(topic_policy)

@@ -38,12 +38,15 @@ class DataLake(Construct):
         )
         allow_logs(self.key)
         demonstrates(self.key, ["1.3", "4.3"], "A customer-managed, rotating key encrypts every zone of the lake.")
+        # Always retained, like the audit bucket: S3 delivers access logs on a best-effort basis, hours late
+        # at times (facts: s3-access-logs-best-effort), so an emptied log bucket can be refilled before it is
+        # deleted and the teardown fails. Its objects expire by lifecycle; README says how to remove it.
         self.access_logs = SecureBucket(
             self,
             "AccessLogs",
             encryption_key=None,
             access_logs_bucket=None,
-            removal_policy=removal_policy,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
             noncurrent_version_expiration_days=config.noncurrent_version_expiration_days,
             expiration_days=access_log_retention_days,
         ).bucket

@@ -46,11 +46,18 @@ class FeatureStore(Construct):
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         schema = load_schema()
+        # Feature group names are unique per account and Region, and a retained group keeps its name after a
+        # teardown (facts: feature-group-name-unique): a fixed name would make the next deploy fail with
+        # "already exists". The stack id's last twelve hex digits make the name unique per stack creation.
+        suffix = cdk.Fn.select(4, cdk.Fn.split("-", cdk.Fn.select(2, cdk.Fn.split("/", stack.stack_id))))
+        table_name = f"{name.replace('-', '_')}_{suffix}"
+        name = f"{name}-{suffix}"
         offline_objects = bucket.arn_for_objects(f"{OFFLINE_PREFIX}/*")
         role = ServiceRole(
             self,
             "OfflineStoreRole",
             service="sagemaker.amazonaws.com",
+            trust_as="feature-store-offline-store",
             description="Feature Store: write the offline store into the lake's curated bucket",
             statements=[
                 iam.PolicyStatement(
@@ -58,6 +65,15 @@ class FeatureStore(Construct):
                 ),
                 iam.PolicyStatement(actions=["s3:GetBucketAcl", "s3:GetBucketLocation"], resources=[bucket.bucket_arn]),
                 iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn]),
+                iam.PolicyStatement(
+                    sid="OfflineStoreTable",
+                    actions=["glue:GetTable", "glue:UpdateTable"],
+                    resources=[
+                        f"arn:{stack.partition}:glue:{stack.region}:{stack.account}:catalog",
+                        f"arn:{stack.partition}:glue:{stack.region}:{stack.account}:database/{database_name}",
+                        f"arn:{stack.partition}:glue:{stack.region}:{stack.account}:table/{database_name}/{table_name}",
+                    ],
+                ),
             ],
         )
         acknowledge_wildcard(
@@ -65,7 +81,6 @@ class FeatureStore(Construct):
             offline_objects,
             "Feature Store names offline-store objects itself, only under the feature-store/ prefix.",
         )
-        self.feature_group_name = name
         self.feature_group = sagemaker.CfnFeatureGroup(
             self,
             "FeatureGroup",
@@ -84,14 +99,18 @@ class FeatureStore(Construct):
                 "DataCatalogConfig": {
                     "Catalog": "AwsDataCatalog",
                     "Database": database_name,
-                    "TableName": name.replace("-", "_"),
+                    "TableName": table_name,
                 },
             },
             role_arn=role.role.role_arn,
         )
         self.feature_group.node.add_dependency(role.policy)
         self.feature_group.apply_removal_policy(removal_policy)
-        self.feature_group_arn = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:feature-group/{name}"
+        # Ref of a feature group is its name: consumers read it as one plain value.
+        self.feature_group_name = self.feature_group.ref
+        self.feature_group_arn = stack.format_arn(
+            service="sagemaker", resource="feature-group", resource_name=self.feature_group_name
+        )
         demonstrates(
             self.feature_group,
             ["1.2"],

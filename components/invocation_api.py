@@ -3,24 +3,19 @@ VPC -> the endpoint through the SageMaker runtime VPC endpoint (control 39; exam
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from components.compliance import acknowledge, skip_checkov
-from components.encryption import allow_logs, platform_key
 from components.exam import demonstrates
 from components.log_groups import encrypted_log_group
 from components.network import IsolatedNetwork
-from components.roles import ServiceRole
+from components.functions import VpcFunction
 from config.settings import InferenceConfig
 
-FUNCTION_DIR = Path(__file__).resolve().parent.parent / "lambdas" / "invoke_endpoint"
+STAGE = "v1"
 
 
 class InvocationApi(Construct):
@@ -33,6 +28,7 @@ class InvocationApi(Construct):
         construct_id: str,
         *,
         config: InferenceConfig,
+        reserved_concurrency: int | None,
         endpoint_name: str,
         endpoint_arn: str,
         feature_count: int,
@@ -41,79 +37,23 @@ class InvocationApi(Construct):
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        key = platform_key(
-            self,
-            "Key",
-            description="Encrypts the invocation function's logs, settings and DLQ",
-            removal_policy=removal_policy,
-        )
-        allow_logs(key)
-        dead_letters = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-            removal_policy=removal_policy,
-        )
-        acknowledge(
-            dead_letters,
-            "Serverless-SQSRedrivePolicy",
-            "This queue is itself the invocation function's dead-letter queue; failed events end here for inspection.",
-        )
-        function_logs = encrypted_log_group(
-            self, "FunctionLogs", key=key, retention_days=log_retention_days, removal_policy=removal_policy
-        )
-        role = ServiceRole(
-            self,
-            "FunctionRole",
-            service="lambda.amazonaws.com",
-            description="Invocation function: call the endpoint, write its logs, traces and dead letters",
-            statements=[
-                iam.PolicyStatement(
-                    sid="InvokeTheEndpoint", actions=["sagemaker:InvokeEndpoint"], resources=[endpoint_arn]
-                ),
-                iam.PolicyStatement(
-                    sid="FunctionLogs",
-                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[function_logs.log_group_arn],
-                ),
-                iam.PolicyStatement(sid="DeadLetters", actions=["sqs:SendMessage"], resources=[dead_letters.queue_arn]),
-                iam.PolicyStatement(
-                    sid="UseFunctionKey", actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn]
-                ),
-                iam.PolicyStatement(
-                    sid="Tracing", actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]
-                ),
-            ],
-        )
-        role.allow_vpc_network_interfaces("the function", also="X-Ray trace calls take no resource.")
-        self.function = lambda_.Function(
+        self.handler = VpcFunction(
             self,
             "Function",
+            folder="invoke_endpoint",
             description="Scores CSV rows on the credit-default endpoint",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="handler.handler",
-            code=lambda_.Code.from_asset(str(FUNCTION_DIR), exclude=["__pycache__", "__init__.py"]),
-            role=role.locked,
-            memory_size=256,
-            timeout=cdk.Duration.seconds(15),
-            reserved_concurrent_executions=config.function_reserved_concurrency,
-            tracing=lambda_.Tracing.ACTIVE,
-            dead_letter_queue=dead_letters,
-            environment_encryption=key,
+            role_description="Invocation function: call the endpoint, write its logs, traces and dead letters",
+            network=network,
+            statements=[
+                iam.PolicyStatement(sid="InvokeTheEndpoint", actions=["sagemaker:InvokeEndpoint"], resources=[endpoint_arn])
+            ],
             environment={"ENDPOINT_NAME": endpoint_name, "FEATURE_COUNT": str(feature_count)},
-            vpc=network.vpc,
-            vpc_subnets=network.subnets,
-            security_groups=[network.workload_security_group],
-            log_group=function_logs,
+            reserved_concurrency=reserved_concurrency,
+            log_retention_days=log_retention_days,
+            removal_policy=removal_policy,
         )
-        # The function needs its network-interface permissions before it is created: depend on the policy
-        # (the L2 would otherwise add a DependsOn on the role that its GetAtt already implies).
-        function_resource = self.function.node.default_child
-        assert isinstance(function_resource, lambda_.CfnFunction)
-        function_resource.add_override("DependsOn", [cdk.Stack.of(self).get_logical_id(role.policy.node.default_child)])  # type: ignore[arg-type]
+        self.function = self.handler.function
+        key = self.handler.key
         demonstrates(self.function, ["3.2", "4.3"], "A function in the VPC that calls the endpoint privately.")
 
         access_logs = encrypted_log_group(
@@ -126,9 +66,13 @@ class InvocationApi(Construct):
             cloud_watch_role=False,
             endpoint_types=[apigw.EndpointType.REGIONAL],
             deploy_options=apigw.StageOptions(
-                stage_name="v1",
+                stage_name=STAGE,
                 tracing_enabled=True,
                 metrics_enabled=True,
+                # Execution logging (errors) needs the account's API Gateway CloudWatch role, which the
+                # Governance stack sets (facts: apigateway-account-cloudwatch-role); no request bodies logged.
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
                 throttling_rate_limit=config.api_throttle_rate_per_second,
                 throttling_burst_limit=config.api_throttle_burst,
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
@@ -168,17 +112,17 @@ class InvocationApi(Construct):
             "Callers are IAM principals signing with SigV4 (no anonymous traffic to filter); a WAF web ACL "
             "is a per-organisation edge choice that can be attached to this stage.",
         )
-        acknowledge(
-            stage,
-            [
-                "AwsSolutions-APIG6",
-                "NIST.800.53.R5-APIGWExecutionLoggingEnabled",
-                "PCI.DSS.321-APIGWExecutionLoggingEnabled",
-                "HIPAA.Security-APIGWExecutionLoggingEnabled",
-            ],
-            "Execution logging needs an account-wide API Gateway CloudWatch role with an AWS-managed policy "
-            "(control 31); structured access logs and X-Ray tracing are on for this stage.",
+        # API Gateway creates the execution log group itself, unencrypted and kept forever, unless it exists
+        # first: make it here, KMS-encrypted with the profile's retention (control 36), before the stage.
+        execution_logs = encrypted_log_group(
+            self,
+            "ExecutionLogs",
+            key=key,
+            retention_days=log_retention_days,
+            removal_policy=removal_policy,
+            log_group_name=f"API-Gateway-Execution-Logs_{self.api.rest_api_id}/{STAGE}",
         )
+        stage.node.add_dependency(execution_logs)
         acknowledge(
             stage,
             [

@@ -66,6 +66,19 @@ def image_accounts() -> dict[str, dict[str, str]]:
     return {region: {name: table[name]["registries"][region] for name in ("xgboost", "sklearn")} for region in regions}
 
 
+def code_listing(code: list[assets.Asset]) -> iam.PolicyStatement:
+    """Processing jobs download every input, their code included, as an ``S3Prefix``: SageMaker lists the
+    prefix before it reads (facts: processing-input-needs-list-bucket), so the role may list the CDK asset
+    bucket, for exactly these keys."""
+    # Every file asset of a stack lives in the stack's one asset bucket (the CDK bootstrap's).
+    return iam.PolicyStatement(
+        sid="ListStepCode",
+        actions=["s3:ListBucket"],
+        resources=[code[0].bucket.bucket_arn],
+        conditions={"StringEquals": {"s3:prefix": sorted({a.s3_object_key for a in code})}},
+    )
+
+
 def render_definition(
     scope: Construct, *, name: str, network: IsolatedNetwork, replacements: dict[str, str], defaults: dict[str, Any]
 ) -> str:
@@ -208,7 +221,7 @@ class TrainingPipeline(Construct):
             ["1.2", "1.3", "2.2", "2.3", "3.3"],
             "SageMaker Pipelines orchestrates preparation, bias checks, training, evaluation and registration.",
         )
-        self.schedule = self._schedule(config) if config.retraining_schedule else None
+        self.schedule = self._schedule(config, dead_letters) if config.retraining_schedule else None
         self.new_data_rule = self._new_data_rule(lake, dead_letters) if config.retrain_on_new_data else None
 
     def _role(
@@ -281,6 +294,7 @@ class TrainingPipeline(Construct):
                     actions=["s3:GetObject"],
                     resources=[a.bucket.arn_for_objects(a.s3_object_key) for a in code],
                 ),
+                code_listing(code),
             ],
         )
         role.allow_sagemaker_runtime(key=lake.key, log_group_prefix="/aws/sagemaker/")
@@ -342,13 +356,14 @@ class TrainingPipeline(Construct):
             },
         )
 
-    def _schedule(self, config: MlConfig) -> scheduler.CfnSchedule:
+    def _schedule(self, config: MlConfig, dead_letters: sqs.IQueue) -> scheduler.CfnSchedule:
         schedule = pipeline_schedule(
             self,
             "RetrainingSchedule",
             pipeline_arn=self.pipeline_arn,
             expression=config.retraining_schedule or "",
             description="start the training pipeline on its retraining schedule",
+            dead_letters=dead_letters,
             after=self.pipeline,
         )
         demonstrates(schedule, ["3.3"], "EventBridge Scheduler retrains on a timetable.")

@@ -1,5 +1,11 @@
-"""SageMaker Model Monitor, opt-in (control 15; exam 4.1): data quality, model quality, bias and
-explainability job definitions with their schedules, for accounts that have Model Monitor.
+"""SageMaker Model Monitor, opt-in (control 15; exam 4.1): data quality, model quality and bias job
+definitions with their schedules, for accounts that have Model Monitor.
+
+No explainability monitor: Clarify computes SHAP values by calling a shadow endpoint it creates from the
+model, which needs network isolation off on both the job and the model (facts:
+clarify-shap-needs-network-access), and the platform's control 15 keeps every monitoring job isolated.
+Feature attributions are a training-time report instead (exam 4.1 "SageMaker Clarify" is covered by the
+bias report step and the bias monitor).
 
 Model Monitor is closed to new customers (2026), so the platform's default is the drift job in
 ``components.monitoring``; ``monitoring.model_monitor: true`` adds these. Analyzer and Clarify images come
@@ -7,7 +13,7 @@ from the committed per-region table (config/data/sagemaker_images.json); no SDK 
 
 Baselines: data and model quality compare against ``constraints.json`` and ``statistics.json`` under
 ``monitoring/model-monitor/<type>/baseline/`` in the artifacts bucket (README: "Model Monitor"). Model
-quality, bias and explainability need ground truth labels under ``monitoring/ground-truth/``.
+quality and bias need ground truth labels under ``monitoring/ground-truth/``.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from config.settings import DATA_DIR, MonitoringConfig
 CONFIGS = Path(__file__).resolve().parent.parent / "monitoring"
 PREFIX = "monitoring/model-monitor"
 GROUND_TRUTH = "monitoring/ground-truth"
-TYPES = ("DataQuality", "ModelQuality", "ModelBias", "ModelExplainability")
+TYPES = ("DataQuality", "ModelQuality", "ModelBias")
 
 
 def monitor_image_accounts() -> dict[str, dict[str, str]]:
@@ -73,9 +79,6 @@ class ModelMonitor(Construct):
             f"{table['clarify']['tag']}"
         )
         bias_config = assets.Asset(self, "BiasConfig", path=str(CONFIGS / "bias_analysis_config.json"))
-        explain_config = assets.Asset(
-            self, "ExplainabilityConfig", path=str(CONFIGS / "explainability_analysis_config.json")
-        )
         artifacts = lake.artifacts
         capture = artifacts.arn_for_objects(f"{CAPTURE_PREFIX}/{endpoint_name}/*")
         monitor_objects = artifacts.arn_for_objects(f"{PREFIX}/*")
@@ -93,7 +96,7 @@ class ModelMonitor(Construct):
                         capture,
                         ground_truth,
                         monitor_objects,
-                        *[a.bucket.arn_for_objects(a.s3_object_key) for a in (bias_config, explain_config)],
+                        bias_config.bucket.arn_for_objects(bias_config.s3_object_key),
                     ],
                 ),
                 iam.PolicyStatement(sid="WriteReports", actions=["s3:PutObject"], resources=[monitor_objects]),
@@ -189,11 +192,6 @@ class ModelMonitor(Construct):
                 "ModelBiasAppSpecification": {"ImageUri": clarify, "ConfigUri": bias_config.s3_object_url},
                 "ModelBiasJobInput": {**endpoint_input(**prediction), "GroundTruthS3Input": ground_truth_input},
                 "ModelBiasJobOutputConfig": outputs("model-bias"),
-            },
-            "ModelExplainability": {
-                "ModelExplainabilityAppSpecification": {"ImageUri": clarify, "ConfigUri": explain_config.s3_object_url},
-                "ModelExplainabilityJobInput": endpoint_input(),
-                "ModelExplainabilityJobOutputConfig": outputs("model-explainability"),
             },
         }
         self.job_definitions: dict[str, cdk.CfnResource] = {}

@@ -30,10 +30,11 @@ from components.compliance import acknowledge_wildcard
 from components.data_lake import DataLake
 from components.exam import demonstrates
 from components.inference import CAPTURE_PREFIX
-from components.ml_pipeline import render_definition
+from components.ml_pipeline import code_listing, render_definition
 from components.network import IsolatedNetwork
 from components.roles import ServiceRole
-from components.triggers import notification_rule, pipeline_rule, pipeline_schedule
+from components.functions import VpcFunction
+from components.triggers import notification_rule, pipeline_rule, schedule
 from config.settings import MonitoringConfig
 from pipelines import definition as placeholders
 
@@ -59,6 +60,9 @@ class DriftMonitor(Construct):
         alerts: sns.ITopic,
         training_pipeline_arn: str,
         dead_letters: sqs.IQueue,
+        reserved_concurrency: int | None,
+        log_retention_days: int,
+        removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -95,6 +99,7 @@ class DriftMonitor(Construct):
                     sid="ListArtifacts", actions=["s3:ListBucket"], resources=[lake.artifacts.bucket_arn]
                 ),
                 iam.PolicyStatement(sid="WriteReports", actions=["s3:PutObject"], resources=[reports]),
+                code_listing([script]),
             ],
         )
         self.role.allow_sagemaker_runtime(
@@ -144,13 +149,52 @@ class DriftMonitor(Construct):
         self.pipeline.node.add_dependency(self.role.policy)
         demonstrates(self.pipeline, ["4.1"], "Scheduled drift detection that needs no Model Monitor subscription.")
 
-        self.schedule = pipeline_schedule(
+        capture_prefix = f"{CAPTURE_PREFIX}/{endpoint_name}/"
+        baseline_prefix = f"{placeholders.BASELINE_PREFIX}/"
+        self.starter = VpcFunction(
+            self,
+            "Starter",
+            folder="drift_starter",
+            description="Starts the drift pipeline when captured traffic and a baseline exist",
+            role_description="Drift starter: look for captured traffic and the baseline, start the drift pipeline",
+            network=network,
+            statements=[
+                iam.PolicyStatement(
+                    sid="LookForInputs",
+                    actions=["s3:ListBucket"],
+                    resources=[lake.artifacts.bucket_arn],
+                    conditions={"StringEquals": {"s3:prefix": [capture_prefix, baseline_prefix]}},
+                ),
+                iam.PolicyStatement(
+                    sid="StartDriftPipeline", actions=["sagemaker:StartPipelineExecution"], resources=[self.pipeline_arn]
+                ),
+            ],
+            environment={
+                "ARTIFACTS_BUCKET": lake.artifacts.bucket_name,
+                "CAPTURE_PREFIX": capture_prefix,
+                "BASELINE_PREFIX": baseline_prefix,
+                "PIPELINE_NAME": self.pipeline_name,
+            },
+            reserved_concurrency=reserved_concurrency,
+            log_retention_days=log_retention_days,
+            removal_policy=removal_policy,
+        )
+        demonstrates(
+            self.starter.function,
+            ["4.1"],
+            "Drift runs only when there is traffic and a baseline to compare: no daily failure on a quiet endpoint.",
+        )
+        function_arn = self.starter.function.function_arn
+        self.schedule = schedule(
             self,
             "Schedule",
-            pipeline_arn=self.pipeline_arn,
+            target_arn=function_arn,
+            statements=[iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function_arn])],
             expression=config.drift_schedule,
-            description="start the drift job",
+            description="start the drift check",
+            dead_letters=dead_letters,
             after=self.pipeline,
+            pipeline_target=False,
         )
 
         self.alarm = cloudwatch.Alarm(

@@ -15,8 +15,8 @@ from components.log_groups import encrypted_log_group
 from components.roles import ServiceRole
 from config.settings import NetworkConfig, interface_endpoint_catalog
 
-# Layer archives of every ECR image (SageMaker's built-in images included) are served from this
-# AWS-owned bucket; pulls through the gateway endpoint fail if its policy leaves it out.
+# Layer archives of every ECR image pulled from inside the VPC are served from this AWS-owned bucket; pulls
+# through the gateway endpoint fail if its policy leaves it out or fences it to this account.
 _ECR_LAYER_BUCKET = "arn:{partition}:s3:::prod-{region}-starport-layer-bucket/*"
 
 
@@ -37,6 +37,7 @@ class IsolatedNetwork(Construct):
         construct_id: str,
         *,
         config: NetworkConfig,
+        az_count: int,
         log_key: kms.IKey,
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
@@ -46,7 +47,7 @@ class IsolatedNetwork(Construct):
             self,
             "Vpc",
             ip_addresses=ec2.IpAddresses.cidr(config.vpc_cidr),
-            max_azs=config.az_count,
+            max_azs=az_count,
             nat_gateways=0,
             create_internet_gateway=False,
             restrict_default_security_group=True,
@@ -162,7 +163,8 @@ class IsolatedNetwork(Construct):
                 principals=[iam.AnyPrincipal()],
                 actions=["s3:GetObject"],
                 resources=[_ECR_LAYER_BUCKET.format(partition=stack.partition, region=stack.region)],
-                conditions={"StringEquals": {"aws:PrincipalAccount": stack.account}},
+                # No account condition: ECR presigns layer URLs with its own account and the bucket is AWS-owned,
+                # so aws:PrincipalAccount / aws:ResourceAccount never match (facts: ecr-layers-through-s3-gateway).
             )
         )
         dynamodb = self.vpc.add_gateway_endpoint(

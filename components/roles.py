@@ -1,7 +1,10 @@
 """Service roles the way the platform makes them (controls 30-33).
 
-Each role trusts one service principal, scoped to this account (``aws:SourceAccount``) and, where the
-service sends it, to the calling resource (``aws:SourceArn``). Its permissions live in one
+Each role trusts one service principal, scoped with exactly the confused-deputy condition keys that
+service documents sending when it assumes a role (``config/data/aws_facts.yaml``, each with its URL):
+``aws:SourceAccount`` for this account and ``aws:SourceArn`` for the calling resource where documented,
+nothing where the service sends neither (a key the service does not send makes the role unassumable, and
+the deploy fails). Its permissions live in one
 customer-managed policy that lists them explicitly, never an AWS-managed policy and never an inline
 policy. Constructs that would otherwise ``grant`` themselves more receive
 ``role.without_policy_updates()``, so the policy below stays the whole truth.
@@ -17,6 +20,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from components.compliance import acknowledge_wildcard, skip_checkov
+from config.facts import fact, trust_keys
 
 
 class ServiceRole(Construct):
@@ -31,15 +35,34 @@ class ServiceRole(Construct):
         description: str,
         statements: Sequence[iam.PolicyStatement],
         source_arn: str | None = None,
+        trust_as: str | None = None,
     ) -> None:
+        """``trust_as`` names a use of ``service`` whose trust keys are documented apart (for example
+        ``feature-store-offline-store``)."""
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        conditions: dict[str, dict[str, str]] = {"StringEquals": {"aws:SourceAccount": stack.account}}
+        documented = trust_keys(f"{service}/{trust_as}" if trust_as else service)
+        conditions: dict[str, dict[str, str]] = {}
+        if documented.allows("aws:SourceAccount"):
+            conditions["StringEquals"] = {"aws:SourceAccount": stack.account}
+        if documented.allows("sts:ExternalId"):
+            conditions["StringEquals"] = {"sts:ExternalId": stack.account}
         if source_arn:
+            if not documented.allows("aws:SourceArn"):
+                raise ValueError(
+                    f"{self.node.path}: {service} does not document aws:SourceArn in role trust ({documented.url})"
+                )
             conditions["ArnLike"] = {"aws:SourceArn": source_arn}
         self.role = iam.Role(
-            self, "Role", description=description, assumed_by=iam.ServicePrincipal(service, conditions=conditions)
+            self,
+            "Role",
+            description=description,
+            assumed_by=iam.ServicePrincipal(service, conditions=conditions or None),
         )
+        # Which entry of config/data/aws_facts.yaml the trust follows, for the template's reader and the tests.
+        trust = self.role.node.default_child
+        assert isinstance(trust, cdk.CfnResource)
+        trust.add_metadata("platform:trust-facts", {"entry": f"{service}/{trust_as}" if trust_as else service, "source": documented.url})
         self.policy = iam.ManagedPolicy(
             self, "Policy", description=f"Permissions of: {description}", statements=list(statements), roles=[self.role]
         )
@@ -85,29 +108,16 @@ class ServiceRole(Construct):
                 )
             )
 
-    def allow_vpc_network_interfaces(self, who: str, *, also: str = "") -> None:
-        """The EC2 calls a service makes to attach ``who`` (jobs, a model, a function) to the VPC.
+    def allow_vpc_network_interfaces(self, who: str, *, also: str = "", service: str = "sagemaker") -> None:
+        """The EC2 calls ``service`` (``sagemaker`` or ``lambda``) makes to attach ``who`` (jobs, a model, a
+        function) to the VPC: the list that service documents (facts: sagemaker-vpc-permissions,
+        lambda-vpc-permissions).
 
         AWS documents no resource-level scoping for them, so ``Resource: "*"`` is acknowledged here, once,
         with that evidence; every other statement of the policy names its resources.
         """
-        self.allow(
-            iam.PolicyStatement(
-                sid="VpcNetworkInterfaces",
-                resources=["*"],
-                actions=[
-                    "ec2:CreateNetworkInterface",
-                    "ec2:CreateNetworkInterfacePermission",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:DeleteNetworkInterfacePermission",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeVpcs",
-                    "ec2:DescribeDhcpOptions",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeSecurityGroups",
-                ],
-            )
-        )
+        documented = fact(f"{service}-vpc-permissions")
+        self.allow(iam.PolicyStatement(sid="VpcNetworkInterfaces", resources=["*"], actions=list(documented.value)))
         reason = (
             f"The EC2 network-interface calls that place {who} in the VPC support no resource-level "
             f"permissions (AWS documents Resource '*'); every other write here names its resources. {also}"

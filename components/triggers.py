@@ -16,51 +16,106 @@ from constructs import Construct, IConstruct
 from components.roles import ServiceRole
 
 
+SCHEDULE_GROUP = "default"  # CfnSchedule without GroupName lands in the account's default group
+
+
 def _starter_role(
-    scope: Construct, construct_id: str, *, service: str, resource: str, pipeline_arn: str, description: str
+    scope: Construct, construct_id: str, *, service: str, source_arn: str, description: str, statements: list[iam.PolicyStatement]
 ) -> ServiceRole:
-    stack = cdk.Stack.of(scope)
     return ServiceRole(
         scope,
         construct_id,
         service=f"{service}.amazonaws.com",
         description=description,
-        source_arn=f"arn:{stack.partition}:{service}:{stack.region}:{stack.account}:{resource}/*",
-        statements=[iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"], resources=[pipeline_arn])],
+        source_arn=source_arn,
+        statements=statements,
     )
 
 
-def pipeline_schedule(
-    scope: Construct, construct_id: str, *, pipeline_arn: str, expression: str, description: str, after: IConstruct
+def _dead_letter_statements(dead_letters: sqs.IQueue) -> list[iam.PolicyStatement]:
+    """EventBridge Scheduler sends undeliverable invocations to the DLQ with the schedule's own execution
+    role (facts: scheduler-dlq-uses-execution-role), through the queue's KMS key."""
+    found = [iam.PolicyStatement(sid="DeadLetters", actions=["sqs:SendMessage"], resources=[dead_letters.queue_arn])]
+    key = dead_letters.encryption_master_key
+    if key is not None:
+        found.append(
+            iam.PolicyStatement(
+                sid="DeadLetterKey", actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn]
+            )
+        )
+    return found
+
+
+def schedule(
+    scope: Construct,
+    construct_id: str,
+    *,
+    target_arn: str,
+    statements: list[iam.PolicyStatement],
+    expression: str,
+    description: str,
+    dead_letters: sqs.IQueue,
+    after: IConstruct,
+    pipeline_target: bool,
 ) -> scheduler.CfnSchedule:
-    """Start ``pipeline_arn`` on ``expression`` (rate or cron), retrying for an hour."""
+    """Call ``target_arn`` on ``expression`` (rate or cron), retrying for an hour; what cannot be delivered
+    goes to ``dead_letters``. The role trusts EventBridge Scheduler for this account's default schedule
+    group only, the form Scheduler documents for aws:SourceArn (the schedule *group*, not the schedule)."""
+    stack = cdk.Stack.of(scope)
     role = _starter_role(
         scope,
         f"{construct_id}Role",
         service="scheduler",
-        resource="schedule",
-        pipeline_arn=pipeline_arn,
+        source_arn=f"arn:{stack.partition}:scheduler:{stack.region}:{stack.account}:schedule-group/{SCHEDULE_GROUP}",
         description=f"EventBridge Scheduler: {description}",
+        statements=[*statements, *_dead_letter_statements(dead_letters)],
     )
-    schedule = scheduler.CfnSchedule(
+    cfn_schedule = scheduler.CfnSchedule(
         scope,
         construct_id,
         description=description,
         schedule_expression=expression,
         flexible_time_window={"mode": "OFF"},
         target=scheduler.CfnSchedule.TargetProperty(
-            arn=pipeline_arn,
+            arn=target_arn,
             role_arn=role.role.role_arn,
+            dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(arn=dead_letters.queue_arn),
             retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
                 maximum_retry_attempts=3, maximum_event_age_in_seconds=3600
             ),
             sage_maker_pipeline_parameters=scheduler.CfnSchedule.SageMakerPipelineParametersProperty(
                 pipeline_parameter_list=[]
-            ),
+            )
+            if pipeline_target
+            else None,
         ),
     )
-    schedule.node.add_dependency(role.policy, after)
-    return schedule
+    cfn_schedule.node.add_dependency(role.policy, after)
+    return cfn_schedule
+
+
+def pipeline_schedule(
+    scope: Construct,
+    construct_id: str,
+    *,
+    pipeline_arn: str,
+    expression: str,
+    description: str,
+    dead_letters: sqs.IQueue,
+    after: IConstruct,
+) -> scheduler.CfnSchedule:
+    """Start ``pipeline_arn`` on ``expression``."""
+    return schedule(
+        scope,
+        construct_id,
+        target_arn=pipeline_arn,
+        statements=[iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"], resources=[pipeline_arn])],
+        expression=expression,
+        description=description,
+        dead_letters=dead_letters,
+        after=after,
+        pipeline_target=True,
+    )
 
 
 def pipeline_rule(
@@ -74,13 +129,14 @@ def pipeline_rule(
     parameters: dict[str, str] | None = None,
 ) -> events.CfnRule:
     """Start ``pipeline_arn`` when ``event_pattern`` matches; undeliverable starts go to ``dead_letters``."""
+    stack = cdk.Stack.of(scope)
     role = _starter_role(
         scope,
         f"{construct_id}Role",
         service="events",
-        resource="rule",
-        pipeline_arn=pipeline_arn,
+        source_arn=f"arn:{stack.partition}:events:{stack.region}:{stack.account}:rule/*",
         description=f"EventBridge: {description}",
+        statements=[iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"], resources=[pipeline_arn])],
     )
     rule = events.CfnRule(
         scope,

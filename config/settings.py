@@ -63,6 +63,14 @@ _SCHEDULE = re.compile(
 )
 
 
+def _documented_limit(fact_id: str) -> tuple[Any, str]:
+    """A limit AWS documents (config/data/aws_facts.yaml), with the page that says it, for error messages."""
+    from config.facts import fact  # noqa: PLC0415 - config.facts imports nothing of ours; keep settings light
+
+    found = fact(fact_id)
+    return found.value, found.url
+
+
 class ConfigError(ValueError):
     """A profile that AWS would reject, said in one line that names the field and the rule."""
 
@@ -102,7 +110,18 @@ def _check_retention(days: int) -> int:
 
 class NetworkConfig(_Model):
     vpc_cidr: str = Field(description="Literal private IPv4 CIDR of the VPC, /16 to /24.")
-    az_count: int = Field(ge=1, le=3, description="Availability Zones used (endpoints cost per AZ).")
+    az_count: int = Field(ge=1, le=3, description="Availability Zones used while nothing is served (endpoints cost per AZ).")
+    serving_az_count: int | None = Field(
+        default=None,
+        ge=1,
+        le=3,
+        description="Availability Zones while an endpoint serves (SageMaker hosting in a VPC needs at least 2); "
+        "null: the same as az_count.",
+    )
+    availability_zones: tuple[str, ...] | None = Field(
+        default=None,
+        description="Pin the AZ names (needs `region`); otherwise the first AZs Fn::GetAZs returns at deploy time.",
+    )
     subnet_mask: int = Field(ge=20, le=28, description="Prefix length of each isolated subnet.")
     interface_endpoints: tuple[str, ...] = Field(min_length=1)
     flow_log_retention_days: int
@@ -136,18 +155,36 @@ class NetworkConfig(_Model):
     @model_validator(mode="after")
     def _subnets_fit(self) -> NetworkConfig:
         vpc_prefix = ipaddress.IPv4Network(self.vpc_cidr).prefixlen
-        if self.subnet_mask <= vpc_prefix or 2 ** (self.subnet_mask - vpc_prefix) < self.az_count:
+        most = self.az_count_for(serving=True)
+        if self.subnet_mask <= vpc_prefix or 2 ** (self.subnet_mask - vpc_prefix) < most:
             raise ValueError(
-                f"subnet_mask: /{self.subnet_mask} leaves no room for {self.az_count} subnet(s) in {self.vpc_cidr}"
+                f"subnet_mask: /{self.subnet_mask} leaves no room for {most} subnet(s) in {self.vpc_cidr}"
             )
+        if self.serving_az_count is not None and self.serving_az_count < self.az_count:
+            raise ValueError(
+                f"serving_az_count: {self.serving_az_count} is fewer than az_count ({self.az_count}); "
+                "serving adds AZs, it never removes them"
+            )
+        if self.availability_zones is not None:
+            if len(set(self.availability_zones)) != len(self.availability_zones):
+                raise ValueError("availability_zones: lists an AZ twice")
+            if len(self.availability_zones) < most:
+                raise ValueError(
+                    f"availability_zones: names {len(self.availability_zones)} AZ(s), the profile uses up to {most}"
+                )
         return self
 
-    @property
-    def monthly_endpoint_cost_usd(self) -> float:
+    def az_count_for(self, *, serving: bool) -> int:
+        """AZs of the VPC: ``az_count`` while idle, ``serving_az_count`` (if larger) while an endpoint serves."""
+        if serving and self.serving_az_count is not None:
+            return max(self.az_count, self.serving_az_count)
+        return self.az_count
+
+    def monthly_endpoint_cost_usd(self, *, serving: bool = False) -> float:
         """Fixed monthly price of the interface endpoints of this profile (data processing extra)."""
         catalog = interface_endpoint_catalog()
         hourly = catalog["hourly_usd_per_az"] * catalog["hours_per_month"]
-        return round(float(len(self.interface_endpoints) * self.az_count * hourly), 2)
+        return round(float(len(self.interface_endpoints) * self.az_count_for(serving=serving) * hourly), 2)
 
 
 class StreamingConfig(_Model):
@@ -191,6 +228,11 @@ class GovernanceConfig(_Model):
     budget: BudgetConfig
     cost_anomaly_detection: bool
     anomaly_threshold_usd: float = Field(gt=0)
+    api_gateway_logging_role: bool = Field(
+        default=True,
+        description="Set the account's API Gateway CloudWatch Logs role (one per account and region); false "
+        "where the account's owner manages that setting.",
+    )
 
     _retention = field_validator("trail_log_retention_days")(_check_retention)
 
@@ -240,7 +282,6 @@ class InferenceConfig(_Model):
     batch_transform: bool = Field(default=False, description="A batch-scoring pipeline for offline inference.")
     api_throttle_rate_per_second: int = Field(ge=1, le=10_000)
     api_throttle_burst: int = Field(ge=1, le=5_000)
-    function_reserved_concurrency: int = Field(ge=1, le=1000)
 
     @field_validator("instance_type")
     @classmethod
@@ -267,7 +308,18 @@ class InferenceConfig(_Model):
             raise ValueError("min_capacity: only async endpoints scale to zero; realtime needs at least 1")
         if self.mode == "serverless" and (self.challenger_model_package_arn or self.shadow_model_package_arn):
             raise ValueError("mode: serverless endpoints take one variant (no challenger, no shadow)")
+        if self.challenger_model_package_arn and self.shadow_model_package_arn:
+            most, url = _documented_limit("shadow-variants-one-production-variant")
+            raise ValueError(
+                "shadow_model_package_arn: an endpoint with a shadow variant may have only "
+                f"{most} production variant, so no challenger at the same time ({url})"
+            )
         return self
+
+    @property
+    def in_vpc(self) -> bool:
+        """Realtime and async endpoints run in the VPC; serverless endpoints cannot."""
+        return self.mode != "serverless"
 
     @property
     def serving(self) -> bool:
@@ -334,6 +386,22 @@ class MonitoringConfig(_Model):
         return value
 
 
+FunctionName = Literal["invoke_endpoint", "drift_starter"]
+
+
+class FunctionsConfig(_Model):
+    """Lambda functions of the platform (lambdas/<name>/)."""
+
+    reserved_concurrency: dict[FunctionName, Annotated[int, Field(ge=1, le=1000)]] | None = Field(
+        default=None,
+        description="Reserved concurrency per function, or null for none: new accounts can have a concurrency "
+        "quota of 10 and Lambda keeps 100 unreserved, so a sandbox reserves nothing.",
+    )
+
+    def reserved_for(self, function: FunctionName) -> int | None:
+        return (self.reserved_concurrency or {}).get(function)
+
+
 class TagsConfig(_Model):
     owner: str = Field(min_length=1, max_length=256)
     cost_center: str = Field(min_length=1, max_length=256)
@@ -360,6 +428,7 @@ class PlatformConfig(_Model):
     inference: InferenceConfig
     ml: MlConfig
     monitoring: MonitoringConfig
+    functions: FunctionsConfig = FunctionsConfig()
 
     _retention = field_validator("log_retention_days")(_check_retention)
 
@@ -380,6 +449,35 @@ class PlatformConfig(_Model):
         if not _EMAIL.match(value):
             raise ValueError(f"{value!r} is not an email address")
         return value
+
+    @model_validator(mode="after")
+    def _where_aws_allows(self) -> PlatformConfig:
+        """Combinations across sections that AWS rejects at deploy time, refused here."""
+        serving_in_vpc = self.inference.serving and self.inference.in_vpc
+        if serving_in_vpc:
+            needed, url = _documented_limit("hosting-vpc-two-azs")
+            have = self.network.az_count_for(serving=True)
+            if have < needed:
+                field = "network.serving_az_count" if self.network.az_count < needed else "network.az_count"
+                raise ValueError(
+                    f"{field}: SageMaker hosting in a VPC needs subnets in at least {needed} AZs while "
+                    f"{self.inference.mode} serving ({have} configured; {url})"
+                )
+        zones = self.network.availability_zones
+        if zones is not None:
+            if self.region is None:
+                raise ValueError("network.availability_zones: pinned AZs need `region` set in the profile")
+            wrong = [z for z in zones if not re.fullmatch(re.escape(self.region) + r"[a-z]", z)]
+            if wrong:
+                raise ValueError(
+                    f"network.availability_zones: {wrong[0]!r} is not an AZ of {self.region} (like '{self.region}a')"
+                )
+        return self
+
+    @property
+    def network_az_count(self) -> int:
+        """How many AZs this deploy's VPC spans (more while an endpoint serves, where the profile says so)."""
+        return self.network.az_count_for(serving=self.inference.serving and self.inference.in_vpc)
 
     @model_validator(mode="after")
     def _production_guarantees(self) -> PlatformConfig:

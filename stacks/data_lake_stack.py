@@ -52,3 +52,8 @@ class DataLakeStack(cdk.Stack):
             log_retention_days=config.log_retention_days,
             removal_policy=removal_policy,
         )
+        # On teardown, delete the delivery stream before the raw bucket is emptied: Firehose flushes its buffer
+        # into raw (facts: firehose-buffering) and would refill a bucket being emptied.
+        emptier = self.lake.raw.node.try_find_child("AutoDeleteObjectsCustomResource")
+        if emptier is not None:
+            emptier.node.add_dependency(self.streaming.delivery_stream)

@@ -7,6 +7,7 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
+from components.account_settings import ApiGatewayLoggingRole
 from components.alerts import AlertsTopic
 from components.audit import AuditTrail
 from components.cost_controls import CostControls
@@ -47,3 +48,6 @@ class GovernanceStack(cdk.Stack):
             project=config.project_name,
             name_prefix=config.name_prefix,
         )
+        self.api_gateway_logging: ApiGatewayLoggingRole | None = None
+        if governance.api_gateway_logging_role:
+            self.api_gateway_logging = ApiGatewayLoggingRole(self, "ApiGatewayLogging")

@@ -81,6 +81,7 @@ class InferenceStack(cdk.Stack):
                 self,
                 "Invocation",
                 config=inference,
+                reserved_concurrency=config.functions.reserved_for("invoke_endpoint"),
                 endpoint_name=self.endpoint.endpoint_name,
                 endpoint_arn=self.endpoint.endpoint_arn,
                 feature_count=len(features) - 3,

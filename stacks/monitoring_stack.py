@@ -31,6 +31,7 @@ class MonitoringStack(cdk.Stack):
         training: TrainingPipeline,
         inference: InferenceStack,
         dead_letters: sqs.IQueue,
+        removal_policy: cdk.RemovalPolicy,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -53,6 +54,9 @@ class MonitoringStack(cdk.Stack):
                 alerts=alerts,
                 training_pipeline_arn=training.pipeline_arn,
                 dead_letters=dead_letters,
+                reserved_concurrency=config.functions.reserved_for("drift_starter"),
+                log_retention_days=config.log_retention_days,
+                removal_policy=removal_policy,
             )
             pipelines[self.drift.pipeline_name] = self.drift.pipeline_arn
             if config.monitoring.model_monitor:

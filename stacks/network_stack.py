@@ -22,19 +22,30 @@ class NetworkStack(cdk.Stack):
         removal_policy: cdk.RemovalPolicy,
         **kwargs: Any,
     ) -> None:
-        self._az_count = config.network.az_count  # read by availability_zones during super().__init__
+        # read by availability_zones during super().__init__
+        self._az_count = config.network_az_count
+        self._zones = config.network.availability_zones
         super().__init__(scope, construct_id, **kwargs)
         log_key = platform_key(self, "LogsKey", description="Encrypts the VPC flow logs", removal_policy=removal_policy)
         allow_logs(log_key)
         self.network = IsolatedNetwork(
-            self, "Network", config=config.network, log_key=log_key, removal_policy=removal_policy
+            self,
+            "Network",
+            config=config.network,
+            az_count=config.network_az_count,
+            log_key=log_key,
+            removal_policy=removal_policy,
         )
 
     @property
     def availability_zones(self) -> list[str]:
-        """The first ``az_count`` AZs of the region, resolved at deploy time.
+        """The profile's pinned AZs, or else the first ``az_count`` AZs of the region, resolved at deploy time.
 
         An environment-agnostic stack otherwise offers only two AZs, and an environment-specific one
-        would need an AZ lookup (an AWS call) at synth time; ``Fn::GetAZs`` needs neither.
+        would need an AZ lookup (an AWS call) at synth time; ``Fn::GetAZs`` needs neither. Pin the AZs
+        (``network.availability_zones``) where an interface endpoint service is not offered in one of the
+        first AZs: ``make preflight`` tells.
         """
+        if self._zones is not None:
+            return list(self._zones[: self._az_count])
         return [cdk.Fn.select(index, cdk.Fn.get_azs()) for index in range(self._az_count)]

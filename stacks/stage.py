@@ -103,6 +103,7 @@ class PlatformStage(cdk.Stage):
             training=self.ml_pipeline.training,
             inference=self.inference,
             dead_letters=self.governance.alerts.dead_letters,
+            removal_policy=removal,
             description="ML platform monitoring: drift job, retraining loop, alerts, dashboard (MLA-C01 4.1, 4.2)",
         )
         cdk.Aspects.of(self).add(CdkProviderExceptions())

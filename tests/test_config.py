@@ -111,7 +111,7 @@ def test_bad_value_fails_with_one_line_naming_the_field(path: str, value: Any, e
 def test_subnets_must_fit_the_vpc() -> None:
     raw = with_change("network.vpc_cidr", "10.40.0.0/24")
     raw["network"]["subnet_mask"] = 24
-    with pytest.raises(ConfigError, match=r"network\.subnet_mask: /24 leaves no room for 1 subnet"):
+    with pytest.raises(ConfigError, match=r"network\.subnet_mask: /24 leaves no room for 2 subnet"):
         parse_settings(raw)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from components.compliance import CDK_PROVIDERS
+from config.facts import all_trust_keys, trust_keys
 from tests.helpers import as_list, every_resource, props, statements, this_account
 from tools.platform import Synthesized
 
@@ -63,13 +64,33 @@ def test_control_32_pass_role_only_on_named_roles_to_a_service(platform: Synthes
             assert "iam:PassedToService" in statement["Condition"]["StringEquals"], logical
 
 
-def test_control_33_service_trust_is_scoped_to_this_account(platform: Synthesized) -> None:
+def test_control_33_service_trust_uses_only_the_keys_each_service_documents(platform: Synthesized) -> None:
+    """Every service role's trust carries exactly the confused-deputy keys its service documents sending
+    (config/data/aws_facts.yaml, each with its URL): scoped to this account wherever the service allows it,
+    and never with a key the service does not send, which would make the role unassumable (the CloudTrail
+    CloudWatch Logs role with aws:SourceAccount failed the first sandbox deploy this way)."""
+    checked = 0
     for _, logical, role in every_resource(platform, "AWS::IAM::Role"):
         if logical.startswith(CDK_PROVIDER_ROLES):
             continue
+        entry = trust_keys(role["Metadata"]["platform:trust-facts"]["entry"])
         for statement in statements(props(role)["AssumeRolePolicyDocument"]):
-            assert "Service" in statement["Principal"], logical
-            assert this_account(statement["Condition"]["StringEquals"]["aws:SourceAccount"]), logical
+            assert statement["Principal"] == {"Service": entry.principal}, logical
+            used = {key for block in statement.get("Condition", {}).values() for key in block}
+            assert used <= set(entry.keys), (logical, used - set(entry.keys), entry.url)
+            for key in ("aws:SourceAccount", "sts:ExternalId"):
+                if entry.allows(key):  # where documented, the scope is always there and always this account
+                    assert this_account(statement["Condition"]["StringEquals"][key]), (logical, key)
+            checked += 1
+    assert checked >= 8
+
+
+def test_trust_facts_name_their_sources() -> None:
+    for principal, entry in all_trust_keys().items():
+        assert entry.url.startswith("https://docs.aws.amazon.com/"), principal
+        assert set(entry.keys) <= {"aws:SourceAccount", "aws:SourceArn", "sts:ExternalId"}, principal
+    # The one role that the first sandbox deploy failed on: CloudTrail's CloudWatch Logs role takes no keys.
+    assert trust_keys("cloudtrail.amazonaws.com").keys == ()
 
 
 def test_control_34_no_iam_users_or_groups(platform: Synthesized) -> None:

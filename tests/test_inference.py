@@ -8,12 +8,13 @@ from typing import Any
 import pytest
 
 from components.inference import CAPTURE_PREFIX
+from config.facts import fact
 from tests.helpers import as_list, props, resources, statements
 from tools.platform import Synthesized
 
 pytestmark = pytest.mark.exam("3.1", "3.2")
-SERVING_BUILDS = ("sandbox-serving", "production-serving", "async", "ab-shadow", "serverless")
-IN_VPC = ("sandbox-serving", "production-serving", "async", "ab-shadow")
+SERVING_BUILDS = ("sandbox-serving", "production-serving", "async", "model-monitor-ab", "shadow", "serverless")
+IN_VPC = ("sandbox-serving", "production-serving", "async", "model-monitor-ab", "shadow")
 
 
 def inference(build: Synthesized) -> dict[str, Any]:
@@ -57,7 +58,7 @@ def test_control_7_models_are_isolated_in_the_vpc(builds: dict[str, Synthesized]
             continue
         assert props(model)["EnableNetworkIsolation"] is True, logical
         vpc = props(model)["VpcConfig"]
-        assert len(vpc["Subnets"]) == build.config.network.az_count
+        assert len(vpc["Subnets"]) == build.config.network_az_count >= 2  # hosting in a VPC: two AZs at least
         assert "WorkloadSecurityGroup" in json.dumps(vpc["SecurityGroupIds"])
 
 
@@ -91,14 +92,14 @@ def test_control_10_serverless_has_no_capture_as_documented(builds: dict[str, Sy
     )
 
 
-@pytest.mark.parametrize("name", ["production-serving", "ab-shadow"])
+@pytest.mark.parametrize("name", ["production-serving", "model-monitor-ab", "shadow"])
 def test_control_11_production_variants_have_two_instances(builds: dict[str, Synthesized], name: str) -> None:
     for variant in variants(builds[name]):
         assert variant["InitialInstanceCount"] >= 2, variant["VariantName"]
 
 
 @pytest.mark.exam("3.3")
-@pytest.mark.parametrize("name", ["production-serving", "ab-shadow"])
+@pytest.mark.parametrize("name", ["production-serving", "model-monitor-ab", "shadow"])
 def test_control_12_production_deploys_blue_green_with_rollback_alarms(
     builds: dict[str, Synthesized], name: str
 ) -> None:
@@ -117,7 +118,7 @@ def test_control_12_production_deploys_blue_green_with_rollback_alarms(
 
 
 @pytest.mark.exam("4.2")
-@pytest.mark.parametrize("name", ["sandbox-serving", "production-serving", "ab-shadow"])
+@pytest.mark.parametrize("name", ["sandbox-serving", "production-serving", "model-monitor-ab", "shadow"])
 def test_control_13_target_tracking_per_variant(builds: dict[str, Synthesized], name: str) -> None:
     build = builds[name]
     template = inference(build)
@@ -168,14 +169,24 @@ def test_control_14_errors_and_latency_alarms_per_variant_notify_the_topic(
     assert all(props(a)["Threshold"] == build.config.inference.latency_alarm_ms * 1000 for a in latency)
 
 
-def test_ab_test_and_shadow_variants(builds: dict[str, Synthesized]) -> None:
-    build = builds["ab-shadow"]
+def test_ab_test_with_a_challenger(builds: dict[str, Synthesized]) -> None:
+    build = builds["model-monitor-ab"]
     (config,) = resources(inference(build), "AWS::SageMaker::EndpointConfig").values()
     weights = {v["VariantName"]: v["InitialVariantWeight"] for v in props(config)["ProductionVariants"]}
     challenger = build.config.inference.challenger_weight_percent
     assert weights == {"Primary": 100 - challenger, "Challenger": challenger}
+    assert "ShadowProductionVariants" not in props(config)
+    assert len(resources(inference(build), "AWS::SageMaker::Model")) == 2
+
+
+def test_shadow_variant_beside_exactly_one_production_variant(builds: dict[str, Synthesized]) -> None:
+    build = builds["shadow"]
+    (config,) = resources(inference(build), "AWS::SageMaker::EndpointConfig").values()
+    most = fact("shadow-variants-one-production-variant").value
+    assert [v["VariantName"] for v in props(config)["ProductionVariants"]] == ["Primary"]
+    assert len(props(config)["ProductionVariants"]) == most
     assert [v["VariantName"] for v in props(config)["ShadowProductionVariants"]] == ["Shadow"]
-    assert len(resources(inference(build), "AWS::SageMaker::Model")) == 3
+    assert len(resources(inference(build), "AWS::SageMaker::Model")) == 2
 
 
 def test_async_results_land_in_the_lake_and_scale_to_zero(builds: dict[str, Synthesized]) -> None:
@@ -207,9 +218,10 @@ def test_control_39_the_invocation_function(builds: dict[str, Synthesized], name
     (function,) = resources(template, "AWS::Lambda::Function").values()
     p = props(function)
     assert p["Runtime"] == "python3.14"
-    assert len(p["VpcConfig"]["SubnetIds"]) == build.config.network.az_count
+    assert len(p["VpcConfig"]["SubnetIds"]) == build.config.network_az_count
     assert "DeadLetterConfig" in p and "KmsKeyArn" in p
-    assert p["ReservedConcurrentExecutions"] == build.config.inference.function_reserved_concurrency
+    # Reserved only where the profile reserves (new accounts: quota 10, 100 must stay unreserved).
+    assert p.get("ReservedConcurrentExecutions") == build.config.functions.reserved_for("invoke_endpoint")
     assert p["MemorySize"] == 256 and p["Timeout"] == 15
     assert p["TracingConfig"] == {"Mode": "Active"}
     for permission in resources(template, "AWS::Lambda::Permission").values():

@@ -66,7 +66,7 @@ def test_definition_has_no_placeholders_and_real_references(platform: Synthesize
 @pytest.mark.exam("3.2", "4.3")
 def test_control_8_jobs_use_the_platform_subnets_group_and_key(platform: Synthesized) -> None:
     _, definition = pipeline_definition(platform)
-    subnets = len(platform.config.network.interface_endpoints) and platform.config.network.az_count
+    subnets = len(platform.config.network.interface_endpoints) and platform.config.network_az_count
     for step in steps(definition).values():
         if step["Type"] not in ("Processing", "Training", "Tuning"):
             continue
@@ -154,7 +154,7 @@ def test_retraining_schedule_follows_config(platform: Synthesized) -> None:
     target = props(schedule)["Target"]
     assert ":pipeline/" in json.dumps(target["Arn"])
     role_id = target["RoleArn"]["Fn::GetAtt"][0]
-    (statement,) = role_policies(platform, "MlPipeline")[role_id]
+    (statement,) = [s for s in role_policies(platform, "MlPipeline")[role_id] if "Sid" not in s]
     assert statement["Action"] == "sagemaker:StartPipelineExecution"
     assert statement["Resource"] == target["Arn"]
 
@@ -202,9 +202,27 @@ def test_step_code_ships_as_assets_the_role_can_read(platform: Synthesized) -> N
 
 
 def test_trust_policies_of_trigger_roles_are_source_scoped(platform: Synthesized) -> None:
-    for logical, role in resources(platform.template("MlPipeline"), "AWS::IAM::Role").items():
-        for statement in statements(props(role)["AssumeRolePolicyDocument"]):
-            assert this_account(statement["Condition"]["StringEquals"]["aws:SourceAccount"]), logical
-            service = statement["Principal"]["Service"]
-            if service in ("scheduler.amazonaws.com", "events.amazonaws.com"):
-                assert "aws:SourceArn" in statement["Condition"]["ArnLike"], logical
+    """Scheduler roles by the schedule *group* ARN, rule roles by rule ARNs of this account: the forms the
+    services document (a schedule ARN in a Scheduler trust makes the role unassumable)."""
+    for stack_id in ("MlPipeline", "Monitoring"):
+        for logical, role in resources(platform.template(stack_id), "AWS::IAM::Role").items():
+            for statement in statements(props(role)["AssumeRolePolicyDocument"]):
+                service = statement["Principal"]["Service"]
+                if service not in ("scheduler.amazonaws.com", "events.amazonaws.com"):
+                    continue
+                source = json.dumps(statement["Condition"]["ArnLike"]["aws:SourceArn"])
+                expected = ":schedule-group/default" if service.startswith("scheduler") else ":rule/*"
+                assert source.endswith(f'{expected}"]]}}'), (logical, source)
+                assert "AWS::AccountId" in source, logical
+
+
+def test_every_schedule_has_a_dead_letter_queue_its_role_can_use(platform: Synthesized) -> None:
+    for stack_id in ("MlPipeline", "Monitoring"):
+        template = platform.template(stack_id)
+        for logical, schedule in resources(template, "AWS::Scheduler::Schedule").items():
+            target = props(schedule)["Target"]
+            queue = target["DeadLetterConfig"]["Arn"]
+            allowed = role_policies(platform, stack_id)[target["RoleArn"]["Fn::GetAtt"][0]]
+            (send,) = [s for s in allowed if s.get("Sid") == "DeadLetters"]
+            assert send["Action"] == "sqs:SendMessage" and send["Resource"] == queue, logical
+            assert any(s.get("Sid") == "DeadLetterKey" for s in allowed), logical

@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 
+from components.inference import CAPTURE_PREFIX
+from config.facts import fact
+from pipelines.definition import BASELINE_PREFIX
 from tests.helpers import props, resources, statements
 from tools.platform import Synthesized
 
@@ -43,17 +46,31 @@ def test_control_15_the_drift_job_is_isolated_in_the_vpc_and_encrypted(serving: 
     network = args["NetworkConfig"]
     assert network["EnableNetworkIsolation"] is True
     assert network["EnableInterContainerTrafficEncryption"] is True
-    assert len(network["VpcConfig"]["Subnets"]) == serving.config.network.az_count
+    assert len(network["VpcConfig"]["Subnets"]) == serving.config.network_az_count
     assert "LakeKey" in json.dumps(args["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"])
     assert "LakeKey" in json.dumps(args["ProcessingOutputConfig"]["KmsKeyId"])
     text = json.dumps(step)
     assert "placeholder" not in text and f"{serving.config.name_prefix}-credit" in text
 
 
-def test_drift_runs_on_the_configured_schedule(serving: Synthesized) -> None:
-    (schedule,) = resources(monitoring(serving), "AWS::Scheduler::Schedule").values()
+def test_drift_runs_on_the_configured_schedule_through_its_starter(serving: Synthesized) -> None:
+    """The schedule calls the starter function, which starts the drift pipeline only when captured traffic
+    and a baseline exist (an empty S3 input fails a processing job before its script runs)."""
+    template = monitoring(serving)
+    (schedule,) = resources(template, "AWS::Scheduler::Schedule").values()
     assert props(schedule)["ScheduleExpression"] == serving.config.monitoring.drift_schedule
-    assert ":pipeline/" in json.dumps(props(schedule)["Target"]["Arn"])
+    target = props(schedule)["Target"]
+    (starter,) = [k for k in resources(template, "AWS::Lambda::Function") if k.startswith("DriftStarter")]
+    assert target["Arn"] == {"Fn::GetAtt": [starter, "Arn"]}
+    assert "SageMakerPipelineParameters" not in target
+    environment = props(resources(template, "AWS::Lambda::Function")[starter])["Environment"]["Variables"]
+    assert environment["CAPTURE_PREFIX"] == f"{CAPTURE_PREFIX}/{serving.config.name_prefix}-credit/"
+    assert environment["BASELINE_PREFIX"] == f"{BASELINE_PREFIX}/"
+    assert environment["PIPELINE_NAME"] == f"{serving.config.name_prefix}-drift"
+    # ... and the pipeline reads exactly those prefixes by default, so "something there" means "the job has input"
+    parameters = {p["Name"]: p["DefaultValue"] for p in drift_definition(serving)["Parameters"]}
+    assert json.dumps(parameters["CaptureUri"]).endswith(f'/{environment["CAPTURE_PREFIX"]}"')
+    assert json.dumps(parameters["BaselineUri"]).endswith(f'/{environment["BASELINE_PREFIX"]}"')
 
 
 @pytest.mark.exam("4.1", "4.2")
@@ -144,7 +161,15 @@ def test_control_19_the_drift_job_has_its_own_role(serving: Synthesized) -> None
     assert not any(a.startswith(("sagemaker:CreateTraining", "sagemaker:CreateEndpoint", "s3:Delete")) for a in actions)
 
 
-MONITOR_TYPES = ("DataQuality", "ModelQuality", "ModelBias", "ModelExplainability")
+MONITOR_TYPES = ("DataQuality", "ModelQuality", "ModelBias")
+
+
+def test_no_explainability_monitor_while_jobs_are_network_isolated(builds: dict[str, Synthesized]) -> None:
+    """Clarify's SHAP needs a shadow endpoint, which network isolation forbids (facts:
+    clarify-shap-needs-network-access): an isolated explainability job could never succeed."""
+    assert fact("clarify-shap-needs-network-access").url.startswith("https://docs.aws.amazon.com/")
+    for build in builds.values():
+        assert not resources(monitoring(build), "AWS::SageMaker::ModelExplainabilityJobDefinition")
 
 
 def test_model_monitor_is_opt_in(platform: Synthesized) -> None:
@@ -158,17 +183,17 @@ def test_model_monitor_is_opt_in(platform: Synthesized) -> None:
 @pytest.mark.exam("4.3")
 @pytest.mark.parametrize("kind", MONITOR_TYPES)
 def test_control_15_model_monitor_jobs(builds: dict[str, Synthesized], kind: str) -> None:
-    build = builds["model-monitor"]
+    build = builds["model-monitor-ab"]
     template = monitoring(build)
     ((definition_id, definition),) = resources(template, f"AWS::SageMaker::{kind}JobDefinition").items()
     p = props(definition)
     assert p["NetworkConfig"]["EnableNetworkIsolation"] is True
     assert p["NetworkConfig"]["EnableInterContainerTrafficEncryption"] is True
-    assert len(p["NetworkConfig"]["VpcConfig"]["Subnets"]) == build.config.network.az_count
+    assert len(p["NetworkConfig"]["VpcConfig"]["Subnets"]) == build.config.network_az_count
     assert "LakeKey" in json.dumps(p["JobResources"]["ClusterConfig"]["VolumeKmsKeyId"])
     assert "LakeKey" in json.dumps(p[f"{kind}JobOutputConfig"]["KmsKeyId"])
     image = json.dumps(p[f"{kind}AppSpecification"]["ImageUri"])
-    assert ("clarify" if kind in ("ModelBias", "ModelExplainability") else "analyzer") in image  # region mapping
+    assert ("clarify" if kind == "ModelBias" else "analyzer") in image  # region mapping
     endpoint = p[f"{kind}JobInput"]["EndpointInput"]["EndpointName"]
     assert endpoint == f"{build.config.name_prefix}-credit"
     schedules = [
@@ -189,7 +214,7 @@ def test_clarify_configs_name_the_model_features_in_order() -> None:
     root = Path(__file__).resolve().parent.parent
     schema = json.loads((root / "pipelines" / "feature_schema.json").read_text())
     features = [f["name"] for f in schema["features"]][2:-1]
-    for name in ("bias_analysis_config.json", "explainability_analysis_config.json"):
+    for name in ("bias_analysis_config.json",):
         config = json.loads((root / "monitoring" / name).read_text())
         assert config["headers"] == features, name
     bias = json.loads((root / "monitoring" / "bias_analysis_config.json").read_text())

@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_endpoint_cost_is_read_from_the_templates(platform: Synthesized) -> None:
     templates = [platform.template(stack_id) for stack_id in platform.stacks]
-    assert endpoint_monthly_cost(templates) == platform.config.network.monthly_endpoint_cost_usd
+    serving = platform.config.network_az_count != platform.config.network.az_count
+    assert endpoint_monthly_cost(templates) == platform.config.network.monthly_endpoint_cost_usd(serving=serving)
     assert endpoint_monthly_cost(templates) > 0
 
 
@@ -49,5 +50,7 @@ def test_teardown_reads_the_makefile_context() -> None:
 
 @pytest.mark.parametrize("profile", ["sandbox", "production"])
 def test_readme_states_each_profiles_endpoint_cost(profile: str) -> None:
-    cost = load_settings(profile).network.monthly_endpoint_cost_usd
-    assert f"USD {cost:.2f}" in (ROOT / "README.md").read_text(encoding="utf-8"), profile
+    network = load_settings(profile).network
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for serving in (False, True):
+        assert f"USD {network.monthly_endpoint_cost_usd(serving=serving):.2f}" in readme, (profile, serving)

@@ -94,14 +94,19 @@ BUILDS: dict[str, tuple[str, dict[str, object]]] = {
     "serverless": ("sandbox", {**_SERVING, "inference.mode": "serverless"}),
     "async": ("sandbox", {**_SERVING, "inference.mode": "async", "inference.min_capacity": 0}),
     "batch": ("sandbox", {"inference.batch_transform": True}),
-    "model-monitor": ("production", {**_SERVING, "monitoring.model_monitor": True}),
-    "ab-shadow": (
+    # A/B testing with a challenger; the shadow build apart: an endpoint with a shadow variant takes only one
+    # production variant (facts: shadow-variants-one-production-variant).
+    "model-monitor-ab": (
         "production",
         {
             **_SERVING,
+            "monitoring.model_monitor": True,
             "inference.challenger_model_package_arn": EXAMPLE_MODEL_PACKAGE.replace("/1", "/2"),
-            "inference.shadow_model_package_arn": EXAMPLE_MODEL_PACKAGE.replace("/1", "/3"),
         },
+    ),
+    "shadow": (
+        "production",
+        {**_SERVING, "inference.shadow_model_package_arn": EXAMPLE_MODEL_PACKAGE.replace("/1", "/3")},
     ),
 }
 
