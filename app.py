@@ -19,6 +19,7 @@ from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, 
 from config import ConfigError, load_settings
 from config.settings import CONTEXT_OVERRIDES
 from stacks.stage import PlatformStage
+from tools.control_tower import ControlTowerGuard
 
 ROOT = Path(__file__).resolve().parent
 
@@ -52,6 +53,7 @@ def main() -> int:
         NIST80053R5Checks(app),
         PCIDSS321Checks(app),
         ServerlessChecks(app),
+        ControlTowerGuard(),  # AWS Control Tower's proactive controls, with per-resource exceptions
     )
     try:
         app.synth()

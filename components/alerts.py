@@ -9,17 +9,27 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from components.compliance import acknowledge
+from components.compliance import acknowledge, guard_exception
 from components.encryption import allow_service, platform_key
 from components.exam import demonstrates
 
-# Services that publish platform notifications, and whether their KMS calls carry aws:SourceAccount.
+# Services that publish platform notifications, whether their KMS calls carry aws:SourceAccount, and the
+# condition their topic-policy statement uses (facts: sns-publisher-conditions): the account for Budgets and
+# CloudWatch, the rule ARN for EventBridge (its documented key), none documented for Cost Anomaly Detection.
 PUBLISHERS = {
     "budgets.amazonaws.com": True,
     "cloudwatch.amazonaws.com": True,
     "costalerts.amazonaws.com": False,
     "events.amazonaws.com": False,
 }
+
+
+def _publisher_condition(service: str, stack: cdk.Stack) -> dict[str, dict[str, str]] | None:
+    if service == "events.amazonaws.com":
+        return {"ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:events:{stack.region}:{stack.account}:rule/*"}}
+    if service == "costalerts.amazonaws.com":
+        return None
+    return {"StringEquals": {"aws:SourceAccount": stack.account}}
 
 
 class AlertsTopic(Construct):
@@ -48,7 +58,7 @@ class AlertsTopic(Construct):
                     principals=[iam.ServicePrincipal(service)],
                     actions=["sns:Publish"],
                     resources=[self.topic.topic_arn],
-                    conditions={"StringEquals": {"aws:SourceAccount": account}},
+                    conditions=_publisher_condition(service, cdk.Stack.of(self)),
                 )
             )
         # Notifications that cannot be delivered (an EventBridge target or the email subscription failing)
@@ -86,6 +96,12 @@ class AlertsTopic(Construct):
             ["Serverless-SQSRedrivePolicy", "AwsSolutions-SQS3"],
             "This queue is itself the dead-letter queue of the platform's notifications; undeliverable "
             "messages end here for inspection.",
+        )
+        guard_exception(
+            self.dead_letters,
+            "sqs_dlq_check",
+            "This queue is itself the dead-letter queue of the platform's notifications; a dead-letter queue of "
+            "a dead-letter queue would only move the same messages again.",
         )
         self.topic.add_subscription(subscriptions.EmailSubscription(email, dead_letter_queue=self.dead_letters))
         demonstrates(self.topic, ["4.2"], "One encrypted channel for cost, alarm and pipeline notifications.")

@@ -40,11 +40,12 @@ class AuditTrail(Construct):
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         trails_arn = f"arn:{stack.partition}:cloudtrail:*:{stack.account}:trail/*"
+        # Retained like the audit bucket it encrypts: a deleted key would leave the kept logs unreadable.
         self.key = platform_key(
             self,
             "Key",
             description="Encrypts the CloudTrail audit trail and its log group",
-            removal_policy=removal_policy,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         allow_logs(self.key)
         # The key policy CloudTrail documents for a trail (facts: cloudtrail-bucket-key-needs-decrypt), scoped to this

@@ -14,6 +14,8 @@ from components.compliance import acknowledge_wildcard
 from components.exam import demonstrates
 from components.roles import ServiceRole
 
+FEATURE_STORE_PREFIX = "feature-store"  # components.feature_store.OFFLINE_PREFIX, kept equal by a test
+
 
 class LakeCatalog(Construct):
     """A Glue database, a crawler that catalogs ``curated`` with encrypted logs, and a workgroup
@@ -136,7 +138,13 @@ class LakeCatalog(Construct):
             database_name=self.database_name,
             description="Catalogs the curated zone of the lake",
             targets=glue.CfnCrawler.TargetsProperty(
-                s3_targets=[glue.CfnCrawler.S3TargetProperty(path=f"s3://{curated.bucket_name}/")]
+                # Feature Store owns its offline-store table under feature-store/: the crawler must not
+                # catalog (or rewrite) it a second time.
+                s3_targets=[
+                    glue.CfnCrawler.S3TargetProperty(
+                        path=f"s3://{curated.bucket_name}/", exclusions=[f"{FEATURE_STORE_PREFIX}/**"]
+                    )
+                ]
             ),
             crawler_security_configuration=security.name,
             schedule=glue.CfnCrawler.ScheduleProperty(schedule_expression=crawler_schedule)

@@ -1,8 +1,9 @@
 """Narrow, reasoned exceptions to the rule packs: one finding, one construct, one specific reason.
 
 cdk-nag findings are acknowledged through CDK's own ``Validations`` API (cdk-nag 3.x); checkov
-skips ride in the resource's ``Metadata``. ``tools.compliance_register`` lists all of both from the
-synthesized app, so every exception is reviewable in one place.
+skips and Control Tower (cfn-guard) exceptions ride in the resource's ``Metadata``. ``tools.reports`` lists
+all of them from the synthesized app in docs/COMPLIANCE_REGISTER.md, so every exception is reviewable in
+one place.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import jsii
 from constructs import IConstruct, IValidation
 
 _MIN_REASON = 25  # "not needed" is not a reason; a reason says why this resource is different
+
+GUARD_METADATA = "platform:guard"  # read by tools.control_tower
 
 # With this context set, acknowledgments are recorded (as metadata) instead of applied, so a test
 # can run the packs on the raw findings and prove every acknowledgment still matches one.
@@ -54,6 +57,18 @@ def skip_checkov(construct: IConstruct, check_id: str, comment: str) -> None:
     existing = resource.get_metadata("checkov") or {"skip": []}
     skips = [s for s in existing["skip"] if s["id"] != check_id] + [{"id": check_id, "comment": comment}]
     resource.add_metadata("checkov", {"skip": skips})
+
+
+def guard_exception(construct: IConstruct, rule: str, reason: str) -> None:
+    """Excuse one AWS Control Tower proactive control (a cfn-guard rule name) on one resource, with the reason
+    stored next to it in the template (``platform:guard`` metadata, read by ``tools.control_tower``)."""
+    _check_reason(reason)
+    resource = construct if isinstance(construct, cdk.CfnResource) else construct.node.default_child
+    if not isinstance(resource, cdk.CfnResource):
+        raise TypeError(f"{construct.node.path} has no CloudFormation resource to carry a guard exception")
+    existing = resource.get_metadata(GUARD_METADATA) or {"exceptions": []}
+    entries = [e for e in existing["exceptions"] if e["rule"] != rule] + [{"rule": rule, "reason": reason}]
+    resource.add_metadata(GUARD_METADATA, {"exceptions": entries})
 
 
 def _render(value: object) -> str:
@@ -132,5 +147,6 @@ class CdkProviderExceptions:
         reason = CDK_PROVIDERS[provider.node.id]
         for check_id, why in CDK_PROVIDER_CHECKOV_SKIPS.items():
             skip_checkov(node, check_id, f"{reason} {why}.")
+        guard_exception(node, "lambda_inside_vpc_check", f"{reason} {CDK_PROVIDER_CHECKOV_SKIPS['CKV_AWS_117']}.")
         # aws-cdk-lib adds an explicit DependsOn on the role next to the GetAtt that implies it.
         node.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})

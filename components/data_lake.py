@@ -66,11 +66,6 @@ class DataLake(Construct):
             return bucket
 
         self.raw = zone("Raw", "Landing zone for batch and streaming ingestion, SSE-KMS, versioned.")
-        # Object-created events go to EventBridge (the retraining trigger listens); set on the L1 so no
-        # notifications custom resource is needed.
-        raw = self.raw.node.default_child
-        assert isinstance(raw, s3.CfnBucket)
-        raw.add_property_override("NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True)
         self.curated = zone("Curated", "Cleaned, query-ready data that the Glue crawler catalogs for Athena.")
         self.artifacts = zone("Artifacts", "Pipeline outputs, model artifacts, baselines and endpoint data capture.")
 

@@ -16,7 +16,7 @@ def platform_key(
     The default key policy trusts the account root (IAM decides), never an unconditioned ``*``.
     Services get narrower statements through :func:`allow_logs` and :func:`allow_service`.
     """
-    return kms.Key(
+    key = kms.Key(
         scope,
         construct_id,
         description=description,
@@ -24,6 +24,19 @@ def platform_key(
         pending_window=cdk.Duration.days(30),
         removal_policy=removal_policy,
     )
+    # Control Tower CT.KMS.PR.2: grants only for AWS services acting for a principal (SageMaker encrypting a
+    # job's volumes, for one), never a grant a principal makes for itself or hands to someone else.
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="GrantsOnlyForAwsServices",
+            effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()],
+            actions=["kms:CreateGrant"],
+            resources=["*"],
+            conditions={"BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}},
+        )
+    )
+    return key
 
 
 def allow_logs(key: kms.IKey) -> None:

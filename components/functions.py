@@ -18,7 +18,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from components.compliance import acknowledge, skip_checkov
+from components.compliance import acknowledge, guard_exception, skip_checkov
 from components.encryption import allow_logs, platform_key
 from components.log_groups import encrypted_log_group
 from components.network import IsolatedNetwork
@@ -47,7 +47,7 @@ class VpcFunction(Construct):
         log_retention_days: int,
         removal_policy: cdk.RemovalPolicy,
         memory_mb: int = 256,
-        timeout: cdk.Duration = cdk.Duration.seconds(15),
+        timeout_seconds: int = 15,
         role_description: str,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -71,6 +71,12 @@ class VpcFunction(Construct):
             self.dead_letters,
             "Serverless-SQSRedrivePolicy",
             "This queue is itself the function's dead-letter queue; failed events end here for inspection.",
+        )
+        guard_exception(
+            self.dead_letters,
+            "sqs_dlq_check",
+            "This queue is itself the function's dead-letter queue; a dead-letter queue of a dead-letter queue "
+            "would only move the same messages again.",
         )
         logs = encrypted_log_group(
             self, "Logs", key=self.key, retention_days=log_retention_days, removal_policy=removal_policy
@@ -110,7 +116,7 @@ class VpcFunction(Construct):
             code=lambda_.Code.from_asset(str(LAMBDAS / folder), exclude=["__pycache__", "__init__.py"]),
             role=self.role.locked,
             memory_size=memory_mb,
-            timeout=timeout,
+            timeout=cdk.Duration.seconds(timeout_seconds),
             reserved_concurrent_executions=reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE,
             dead_letter_queue=self.dead_letters,
@@ -120,6 +126,12 @@ class VpcFunction(Construct):
             vpc_subnets=network.subnets,
             security_groups=[network.workload_security_group],
             log_group=logs,
+        )
+        guard_exception(
+            self.function,
+            "lambda_inside_vpc_check",
+            "The function runs in the platform VPC's isolated subnets with the workload security group; both come "
+            "from the Network stack as cross-stack references, which the rule cannot resolve as VPC ids.",
         )
         if reserved_concurrency is None:
             unreserved = fact("lambda-unreserved-minimum")
@@ -140,4 +152,6 @@ class VpcFunction(Construct):
         # (the L2 would otherwise add a DependsOn on the role that its GetAtt already implies).
         function_resource = self.function.node.default_child
         assert isinstance(function_resource, lambda_.CfnFunction)
-        function_resource.add_override("DependsOn", [cdk.Stack.of(self).get_logical_id(self.role.policy.node.default_child)])  # type: ignore[arg-type]
+        policy = self.role.policy.node.default_child
+        assert isinstance(policy, iam.CfnManagedPolicy)
+        function_resource.add_override("DependsOn", [cdk.Stack.of(self).get_logical_id(policy)])

@@ -329,7 +329,9 @@ class ModelEndpoint(Construct):
         step = sagemaker.CfnEndpoint.CapacitySizeProperty(type="CAPACITY_PERCENT", value=deployment.step_percent)
         routing = sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
             type=deployment.traffic_routing,
-            wait_interval_in_seconds=deployment.wait_seconds if deployment.traffic_routing != "ALL_AT_ONCE" else None,
+            # Required by the SageMaker API for every routing type, ALL_AT_ONCE included (the baking period),
+            # although CloudFormation marks it optional (facts: blue-green-wait-interval-required).
+            wait_interval_in_seconds=deployment.wait_seconds,
             canary_size=step if deployment.traffic_routing == "CANARY" else None,
             linear_step_size=step if deployment.traffic_routing == "LINEAR" else None,
         )

@@ -6,13 +6,14 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from components.compliance import acknowledge, skip_checkov
+from components.compliance import acknowledge, guard_exception, skip_checkov
 from components.exam import demonstrates
+from components.functions import VpcFunction
 from components.log_groups import encrypted_log_group
 from components.network import IsolatedNetwork
-from components.functions import VpcFunction
 from config.settings import InferenceConfig
 
 STAGE = "v1"
@@ -45,7 +46,9 @@ class InvocationApi(Construct):
             role_description="Invocation function: call the endpoint, write its logs, traces and dead letters",
             network=network,
             statements=[
-                iam.PolicyStatement(sid="InvokeTheEndpoint", actions=["sagemaker:InvokeEndpoint"], resources=[endpoint_arn])
+                iam.PolicyStatement(
+                    sid="InvokeTheEndpoint", actions=["sagemaker:InvokeEndpoint"], resources=[endpoint_arn]
+                )
             ],
             environment={"ENDPOINT_NAME": endpoint_name, "FEATURE_COUNT": str(feature_count)},
             reserved_concurrency=reserved_concurrency,
@@ -105,6 +108,18 @@ class InvocationApi(Construct):
             "end users for a Cognito user pool to sign in.",
         )
         demonstrates(self.api, ["3.1", "4.3"], "IAM-authenticated, throttled and access-logged inference API.")
+        # API Gateway's invoke permissions name the source API; name the account too (Control Tower
+        # CT.LAMBDA.PR.2 reads SourceAccount when the principal is a service).
+        for permission in self.node.find_all():
+            if isinstance(permission, lambda_.CfnPermission):
+                permission.source_account = cdk.Stack.of(self).account
+                guard_exception(
+                    permission,
+                    "lambda_function_public_access_prohibited_check",
+                    "Only this API may invoke: SourceArn is its execute-api ARN and SourceAccount this account, "
+                    "both CloudFormation references (the template is environment-agnostic), which the rule "
+                    "accepts only as literal strings.",
+                )
         stage = self.api.deployment_stage
         acknowledge(
             stage,

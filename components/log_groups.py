@@ -7,6 +7,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from components.compliance import guard_exception
+
+CONTROL_TOWER_MINIMUM_DAYS = 365  # CT.CLOUDWATCH.PR.2: log groups retained at least a year
+
 
 def encrypted_log_group(
     scope: Construct,
@@ -29,4 +33,11 @@ def encrypted_log_group(
     cfn = group.node.default_child
     assert isinstance(cfn, logs.CfnLogGroup)
     cfn.retention_in_days = retention_days
+    if retention_days < CONTROL_TOWER_MINIMUM_DAYS:
+        guard_exception(
+            cfn,
+            "cloudwatch_log_group_retention_period_check",
+            f"The profile keeps these logs {retention_days} days to bound a sandbox's cost; production keeps "
+            f"them at least {CONTROL_TOWER_MINIMUM_DAYS} days (validated in config/settings.py).",
+        )
     return group

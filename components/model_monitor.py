@@ -172,7 +172,9 @@ class ModelMonitor(Construct):
             "RoleArn": self.role.role.role_arn,
             "NetworkConfig": network_config,
             "JobResources": resources,
-            "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+            # Hourly schedules cap model-quality and bias jobs at 30 minutes (facts:
+            # model-monitor-hourly-max-runtime); the same cap for every kind keeps one rule.
+            "StoppingCondition": {"MaxRuntimeInSeconds": 1800},
         }
         # Raw CloudFormation properties: these definitions read exactly like the CloudFormation reference.
         specs: dict[str, dict[str, object]] = {

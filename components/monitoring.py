@@ -29,11 +29,11 @@ from constructs import Construct
 from components.compliance import acknowledge_wildcard
 from components.data_lake import DataLake
 from components.exam import demonstrates
+from components.functions import VpcFunction
 from components.inference import CAPTURE_PREFIX
 from components.ml_pipeline import code_listing, render_definition
 from components.network import IsolatedNetwork
 from components.roles import ServiceRole
-from components.functions import VpcFunction
 from components.triggers import notification_rule, pipeline_rule, schedule
 from config.settings import MonitoringConfig
 from pipelines import definition as placeholders
@@ -166,7 +166,9 @@ class DriftMonitor(Construct):
                     conditions={"StringEquals": {"s3:prefix": [capture_prefix, baseline_prefix]}},
                 ),
                 iam.PolicyStatement(
-                    sid="StartDriftPipeline", actions=["sagemaker:StartPipelineExecution"], resources=[self.pipeline_arn]
+                    sid="StartDriftPipeline",
+                    actions=["sagemaker:StartPipelineExecution"],
+                    resources=[self.pipeline_arn],
                 ),
             ],
             environment={

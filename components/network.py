@@ -131,7 +131,14 @@ class IsolatedNetwork(Construct):
             source_arn=f"arn:{stack.partition}:ec2:{stack.region}:{stack.account}:vpc-flow-log/*",
             statements=[
                 iam.PolicyStatement(
-                    actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                    # The set the VPC guide lists for a flow-log role (facts: flow-logs-role-permissions).
+                    actions=[
+                        "logs:CreateLogGroup",
+                        "logs:CreateLogStream",
+                        "logs:PutLogEvents",
+                        "logs:DescribeLogGroups",
+                        "logs:DescribeLogStreams",
+                    ],
                     resources=[self.flow_log_group.log_group_arn],
                 )
             ],
@@ -141,6 +148,7 @@ class IsolatedNetwork(Construct):
             destination=ec2.FlowLogDestination.to_cloud_watch_logs(self.flow_log_group, role.locked),
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
+        flow_log.node.add_dependency(role.policy)
         demonstrates(flow_log, ["4.2", "4.3"], "Every accepted and rejected flow is logged, encrypted, with retention.")
 
     def _add_gateway_endpoints(self, stack: cdk.Stack) -> None:

@@ -62,7 +62,10 @@ class ServiceRole(Construct):
         # Which entry of config/data/aws_facts.yaml the trust follows, for the template's reader and the tests.
         trust = self.role.node.default_child
         assert isinstance(trust, cdk.CfnResource)
-        trust.add_metadata("platform:trust-facts", {"entry": f"{service}/{trust_as}" if trust_as else service, "source": documented.url})
+        trust.add_metadata(
+            "platform:trust-facts",
+            {"entry": f"{service}/{trust_as}" if trust_as else service, "source": documented.url},
+        )
         self.policy = iam.ManagedPolicy(
             self, "Policy", description=f"Permissions of: {description}", statements=list(statements), roles=[self.role]
         )

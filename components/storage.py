@@ -7,7 +7,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from components.compliance import acknowledge, skip_checkov
+from components.compliance import acknowledge, guard_exception, skip_checkov
 
 _REPLICATION_REASON = (
     "Single-region platform: cross-region replication is a disaster-recovery choice a team makes "
@@ -90,7 +90,37 @@ class SecureBucket(Construct):
             ],
             _REPLICATION_REASON,
         )
+        # Object events go to EventBridge (Control Tower's S3 event-notification control; AWS service events are
+        # free, and the retraining trigger listens to the raw zone's). Set on the L1 so that no notifications
+        # custom resource (a Lambda function) is needed.
+        cfn_bucket = self.bucket.node.default_child
+        assert isinstance(cfn_bucket, s3.CfnBucket)
+        cfn_bucket.add_property_override("NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True)
+        if not locked:
+            guard_exception(
+                self.bucket,
+                "s3_bucket_object_lock_enabled_check",
+                "Object Lock is for the audit bucket (governance mode); data zones are rewritten and expired by "
+                "lifecycle and pipelines, and an access-log target bucket may not have a default retention.",
+            )
+        if access_logs_bucket is not None and cdk.Stack.of(access_logs_bucket) is not cdk.Stack.of(self):
+            guard_exception(
+                self.bucket,
+                "s3_bucket_logging_enabled_check",
+                "Server access logs go to the lake's access-log bucket in the DataLake stack: a cross-stack "
+                "reference, which the rule cannot resolve as a bucket name.",
+            )
         if is_log_bucket:
+            guard_exception(
+                self.bucket,
+                "s3_bucket_logging_enabled_check",
+                "This is the server access log bucket; logging it into itself would loop.",
+            )
+            guard_exception(
+                self.bucket,
+                "s3_bucket_default_encryption_kms_check",
+                "S3 server access logging delivers only to SSE-S3 buckets, so the log bucket cannot use KMS.",
+            )
             # cdk-nag recognises a log-target bucket; checkov does not.
             skip_checkov(
                 self.bucket, "CKV_AWS_18", "This is the server access log bucket; logging it into itself would loop."

@@ -15,12 +15,17 @@ from constructs import Construct, IConstruct
 
 from components.roles import ServiceRole
 
-
 SCHEDULE_GROUP = "default"  # CfnSchedule without GroupName lands in the account's default group
 
 
 def _starter_role(
-    scope: Construct, construct_id: str, *, service: str, source_arn: str, description: str, statements: list[iam.PolicyStatement]
+    scope: Construct,
+    construct_id: str,
+    *,
+    service: str,
+    source_arn: str,
+    description: str,
+    statements: list[iam.PolicyStatement],
 ) -> ServiceRole:
     return ServiceRole(
         scope,

@@ -110,7 +110,9 @@ def _check_retention(days: int) -> int:
 
 class NetworkConfig(_Model):
     vpc_cidr: str = Field(description="Literal private IPv4 CIDR of the VPC, /16 to /24.")
-    az_count: int = Field(ge=1, le=3, description="Availability Zones used while nothing is served (endpoints cost per AZ).")
+    az_count: int = Field(
+        ge=1, le=3, description="Availability Zones used while nothing is served (endpoints cost per AZ)."
+    )
     serving_az_count: int | None = Field(
         default=None,
         ge=1,
@@ -157,9 +159,7 @@ class NetworkConfig(_Model):
         vpc_prefix = ipaddress.IPv4Network(self.vpc_cidr).prefixlen
         most = self.az_count_for(serving=True)
         if self.subnet_mask <= vpc_prefix or 2 ** (self.subnet_mask - vpc_prefix) < most:
-            raise ValueError(
-                f"subnet_mask: /{self.subnet_mask} leaves no room for {most} subnet(s) in {self.vpc_cidr}"
-            )
+            raise ValueError(f"subnet_mask: /{self.subnet_mask} leaves no room for {most} subnet(s) in {self.vpc_cidr}")
         if self.serving_az_count is not None and self.serving_az_count < self.az_count:
             raise ValueError(
                 f"serving_az_count: {self.serving_az_count} is fewer than az_count ({self.az_count}); "

@@ -14,6 +14,8 @@ import pytest
 from cdk_nag import NagPack
 
 from components.compliance import AUDIT_CONTEXT, AUDIT_METADATA
+from tools.control_tower import Finding, run_guard, unexplained
+from tools.control_tower import exceptions as guard_exceptions
 from tools.platform import BUILDS, NAG_PACKS, Synthesized, nag_findings, synthesize_build
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,3 +147,30 @@ def test_every_checkov_skip_has_a_reason(checkov_report: list[dict[str, Any]]) -
     for check in skipped:
         comment = check["check_result"].get("suppress_comment") or ""
         assert len(comment) >= 25, (check["check_id"], check["resource"])
+
+
+@pytest.fixture(scope="module")
+def control_tower_findings(distinct_templates: Path) -> list[Finding]:
+    """One cfn-guard run of AWS Control Tower's proactive controls over every distinct template."""
+    return run_guard(sorted(distinct_templates.glob("*.template.json")))
+
+
+def test_control_tower_proactive_controls_have_no_unexplained_failure(control_tower_findings: list[Finding]) -> None:
+    assert control_tower_findings  # the rules ran: the excused findings are still reported by cfn-guard
+    left = unexplained(control_tower_findings)
+    assert not left, [(f.rule, Path(f.template).name, f.logical_id, f.message) for f in left]
+
+
+def test_every_control_tower_exception_is_still_needed_and_reasoned(
+    distinct_templates: Path, control_tower_findings: list[Finding]
+) -> None:
+    raised = {(Path(f.template).name, f.logical_id, f.rule) for f in control_tower_findings}
+    recorded = {
+        (path.name, logical_id, rule): reason
+        for path in distinct_templates.glob("*.template.json")
+        for (logical_id, rule), reason in guard_exceptions(json.loads(path.read_text())).items()
+    }
+    assert recorded
+    stale = sorted(set(recorded) - raised)
+    assert not stale, f"excused but no longer raised: {stale}"
+    assert all(len(reason) >= 25 for reason in recorded.values())

@@ -117,6 +117,14 @@ def test_control_12_production_deploys_blue_green_with_rollback_alarms(
     assert len(rollback) == 2 * len(variants(builds[name]))
 
 
+@pytest.mark.parametrize("name", [n for n in SERVING_BUILDS if n not in ("serverless", "async")])
+def test_every_blue_green_routing_names_its_wait_interval(builds: dict[str, Synthesized], name: str) -> None:
+    """SageMaker requires WaitIntervalInSeconds for ALL_AT_ONCE too (facts: blue-green-wait-interval-required)."""
+    (endpoint,) = resources(inference(builds[name]), "AWS::SageMaker::Endpoint").values()
+    routing = props(endpoint)["DeploymentConfig"]["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
+    assert 0 <= routing["WaitIntervalInSeconds"] <= 3600, fact("blue-green-wait-interval-required").url
+
+
 @pytest.mark.exam("4.2")
 @pytest.mark.parametrize("name", ["sandbox-serving", "production-serving", "model-monitor-ab", "shadow"])
 def test_control_13_target_tracking_per_variant(builds: dict[str, Synthesized], name: str) -> None:

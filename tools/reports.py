@@ -5,7 +5,8 @@
 
 EXAM_COVERAGE.md: every task statement of the exam guide with the resources (from the ``MlaC01``
 metadata that components record) and the tests (``@pytest.mark.exam``) that demonstrate it, and the gaps.
-COMPLIANCE_REGISTER.md: every cdk-nag acknowledgment, checkov skip and cfn-lint ignore, with its reason.
+COMPLIANCE_REGISTER.md: every cdk-nag acknowledgment, checkov skip, Control Tower (cfn-guard) exception and
+cfn-lint ignore, with its reason.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from components.compliance import GUARD_METADATA
 from components.exam import METADATA_KEY
 from config.settings import exam_tasks
 from tools.platform import BUILDS, Synthesized, synthesize_build
@@ -116,6 +118,8 @@ def compliance_register(built: dict[str, Synthesized]) -> str:
                 metadata: dict[str, Any] = resource.get("Metadata", {})
                 for skip in metadata.get("checkov", {}).get("skip", []):
                     skips[(f"{stack_id}/{logical}", "checkov", skip["id"], skip["comment"])].add(profile)
+                for entry in metadata.get(GUARD_METADATA, {}).get("exceptions", []):
+                    skips[(f"{stack_id}/{logical}", "Control Tower", entry["rule"], entry["reason"])].add(profile)
                 for rule in metadata.get("cfn-lint", {}).get("config", {}).get("ignore_checks", []):
                     reason = "aws-cdk-lib adds an explicit DependsOn next to the GetAtt that already implies it."
                     skips[(f"{stack_id}/{logical}", "cfn-lint", rule, reason)].add(profile)
@@ -138,7 +142,7 @@ def compliance_register(built: dict[str, Synthesized]) -> str:
     lines += [f"| `{p}` | `{r}` | {where(v)} | {reason} |" for (p, r, reason), v in sorted(acks.items())]
     lines += [
         "",
-        f"## checkov skips and cfn-lint ignores ({len(skips)})",
+        f"## checkov skips, Control Tower (cfn-guard) exceptions and cfn-lint ignores ({len(skips)})",
         "",
         "| resource | tool | check | builds | reason |",
         "|---|---|---|---|---|",

@@ -56,7 +56,10 @@ def main(argv: list[str]) -> int:
     for plugin, rule, where in failures:
         print(f"  {plugin}: {rule} at {where}")
     status = f"{len(failures)} unacknowledged finding(s)" if failures else "0 unacknowledged findings"
-    print(f"cdk-nag (AwsSolutions, HIPAA Security, NIST 800-53 R5, PCI DSS 3.2.1, Serverless): {status}")
+    print(
+        "cdk-nag (AwsSolutions, HIPAA Security, NIST 800-53 R5, PCI DSS 3.2.1, Serverless) and AWS Control Tower "
+        f"proactive controls: {status}"
+    )
     return 1 if failures else 0
 
 

@@ -1,15 +1,21 @@
-"""First half of `make destroy`: lift termination protection from the profile's stateful stacks.
+"""First half of `make destroy`: lift termination protection from the profile's stateful stacks, and empty
+what CloudFormation cannot delete while it holds something.
 
 Stateful stacks are protected on every profile (control 40), so a teardown has to say so
 explicitly. Production refuses unless CONFIRM_PRODUCTION_TEARDOWN=yes is set. Data the profile
-retains (all of it in production; the audit bucket everywhere) stays in the account after
-`cdk destroy`; README.md explains how to remove it.
+retains (all of it in production; the audit and access-log buckets everywhere) stays in the account
+after `cdk destroy`; README.md explains how to remove it.
+
+A model package group that still holds versions cannot be deleted, so a profile that deletes its data
+on teardown (``removal_policy: destroy``) deletes the group's versions first; otherwise `cdk destroy`
+would stop at the MlPipeline stack.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import boto3  # the only AWS client in the project: teardown is the one tool that talks to AWS
 
@@ -21,6 +27,22 @@ def _context(argv: list[str]) -> dict[str, str]:
     """The ``-c key=value`` pairs the Makefile passes to the CDK CLI."""
     pairs = [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "-c"]
     return dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+
+
+def delete_model_packages(sagemaker: Any, group: str) -> list[str]:
+    """Delete every version in ``group`` (a sandbox teardown); returns the deleted ARNs."""
+    deleted = []
+    paginator = sagemaker.get_paginator("list_model_packages")
+    try:
+        for page in paginator.paginate(ModelPackageGroupName=group):
+            for package in page.get("ModelPackageSummaryList", []):
+                arn = package["ModelPackageArn"]
+                sagemaker.delete_model_package(ModelPackageName=arn)
+                deleted.append(arn)
+    except sagemaker.exceptions.ClientError as error:
+        if "does not exist" not in str(error):
+            raise
+    return deleted
 
 
 def main(argv: list[str]) -> int:
@@ -46,6 +68,11 @@ def main(argv: list[str]) -> int:
             if "does not exist" not in str(error):
                 raise
             print(f"not deployed, nothing to lift: {name}")
+    if config.destroy_on_delete:
+        group = f"{config.name_prefix}-models"
+        sagemaker = boto3.client("sagemaker", region_name=config.region)
+        deleted = delete_model_packages(sagemaker, group)
+        print(f"model package versions deleted from {group}: {len(deleted)}")
     return 0
 
 

@@ -29,7 +29,5 @@ def start_if_ready(
     reason = missing_input(s3, bucket, {"captured traffic": capture_prefix, "training baseline": baseline_prefix})
     if reason:
         return {"started": False, "reason": reason}
-    response = sagemaker.start_pipeline_execution(
-        PipelineName=pipeline_name, PipelineExecutionDescription=DESCRIPTION
-    )
+    response = sagemaker.start_pipeline_execution(PipelineName=pipeline_name, PipelineExecutionDescription=DESCRIPTION)
     return {"started": True, "execution": response["PipelineExecutionArn"]}
