@@ -11,6 +11,7 @@ CHECKOV_VENV := .venv-checkov
 PY      := $(VENV)/bin/python
 CDK     := npx --no-install cdk
 MODEL_PACKAGE_ARN ?=
+VERIFY_ARGS ?=
 CONTEXT := -c profile=$(PROFILE) $(if $(CONFIG),-c config=$(CONFIG)) \
            $(if $(MODEL_PACKAGE_ARN),-c model_package_arn=$(MODEL_PACKAGE_ARN))
 
@@ -20,12 +21,13 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export SAGEMAKER_TELEMETRY_OPT_OUT := true
 
 .DEFAULT_GOAL := help
-.PHONY: help setup synth test lint typecheck unit bench bootstrap diff deploy destroy docs pipeline train-local clean
+.PHONY: help setup synth test lint typecheck unit bench preflight verify bootstrap diff deploy destroy docs pipeline train-local clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-11s %s\n", $$1, $$2}'
 	@echo "  Variables: PROFILE=sandbox|production (default sandbox), CONFIG=path/to/profile.yaml,"
-	@echo "             MODEL_PACKAGE_ARN=<approved model package version> (serve it)"
+	@echo "             MODEL_PACKAGE_ARN=<approved model package version> (serve it),"
+	@echo "             FORCE=1 (deploy: redeploy unchanged stacks so they re-read cross-stack values)"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +40,28 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
 	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
 	touch $@
+
+# Container parity: one venv per SageMaker image the step scripts run in, on that image's Python minor
+# version (from pyenv) with exactly its library versions (requirements-image-<name>.txt, whose
+# "# python: X.Y" line names the minor; config/data/containers.yaml records the source of each pin).
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
+IMAGE_ENVS := $(patsubst requirements-image-%.txt,.venv-image-%,$(wildcard requirements-image-*.txt))
+
+.venv-image-%/.installed: requirements-image-%.txt
+	@minor=$$(sed -n 's/^# python: *\([0-9][0-9.]*\) *$$/\1/p' $<); \
+	if [ -z "$$minor" ]; then echo "error: $< has no '# python: X.Y' line" >&2; exit 1; fi; \
+	interpreter=$$(ls -d $(PYENV_ROOT)/versions/$$minor.*/bin/python 2>/dev/null | sort -V | tail -n 1); \
+	if [ -z "$$interpreter" ] || [ ! -x "$$interpreter" ]; then \
+		echo "error: no Python $$minor under $(PYENV_ROOT)/versions (the image behind $< runs $$minor)." >&2; \
+		echo "       Install it with 'pyenv install $$minor', or set PYENV_ROOT." >&2; exit 1; \
+	fi; \
+	echo "creating .venv-image-$* with $$interpreter"; \
+	rm -rf .venv-image-$* && "$$interpreter" -m venv .venv-image-$* && \
+	.venv-image-$*/bin/pip install --quiet --disable-pip-version-check --only-binary=:all: -r $<
+	touch $@
+
+.PHONY: image-envs
+image-envs: $(IMAGE_ENVS:%=%/.installed) ## Create the container-parity venvs (.venv-image-*, pyenv interpreters)
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -56,7 +80,7 @@ lint: setup ## ruff lint and format check
 typecheck: setup ## mypy over all code
 	$(VENV)/bin/mypy
 
-unit: setup ## pytest only (assertions, snapshots, cdk-nag, cfn-lint, checkov)
+unit: setup image-envs ## pytest only (assertions, snapshots, cdk-nag, cfn-lint, checkov)
 	$(VENV)/bin/pytest
 
 test: lint typecheck unit ## The whole quality gate: lint, types, tests and compliance, every build of both profiles
@@ -73,6 +97,12 @@ train-local: setup ## Run the pipeline's step scripts on the sample data here (r
 pipeline: setup ## Regenerate the committed pipeline definitions and feature schema (SageMaker SDK, offline)
 	$(PY) -m pipelines.definition
 
+preflight: setup ## Read-only check that this account and region have what PROFILE's deploy needs (needs AWS credentials)
+	$(PY) -m tools.preflight $(CONTEXT)
+
+verify: setup ## After a deploy: exercise the platform end to end, one line per step (needs AWS credentials; VERIFY_ARGS=...)
+	$(PY) -m tools.verify $(CONTEXT) $(VERIFY_ARGS)
+
 bootstrap: setup ## One-time per account/region: cdk bootstrap (needs AWS credentials)
 	$(CDK) bootstrap $(CONTEXT)
 
@@ -80,7 +110,7 @@ diff: setup ## Compare PROFILE with what is deployed (needs AWS credentials)
 	$(CDK) diff '**' $(CONTEXT)
 
 deploy: setup ## Deploy every stack of PROFILE (needs AWS credentials and a bootstrapped account)
-	$(CDK) deploy '**' $(CONTEXT) --require-approval broadening
+	$(CDK) deploy '**' $(CONTEXT) --require-approval broadening $(if $(FORCE),--force)
 
 destroy: setup ## Tear PROFILE down (needs AWS credentials); stateful stacks lose termination protection first
 	$(PY) -m tools.teardown $(CONTEXT)

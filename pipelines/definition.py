@@ -17,9 +17,11 @@ and KMS on volumes and outputs (SECURITY.md control 8).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +45,10 @@ DRIFT_SCRIPTS = ("drift.py",)
 TRAINING_SOURCE = f"s3://{CODE}/sourcedir.tar.gz"
 
 XGBOOST_VERSION = "3.0-5"
-SKLEARN_VERSION = "1.2-1"
+# The processing image (preprocess, bias, ingest_features, drift): scikit-learn 1.4-2 (Python 3.10,
+# pandas 2.3.2). 1.2-1 has pandas 1.1.3 on Python 3.9; config/data/containers.yaml has each image's
+# versions and their source, and `make test` runs every script on them (tests/test_container_parity.py).
+SKLEARN_VERSION = "1.4-2"
 FACET, FACET_VALUE, LABEL, FAVOURABLE = "sex", "female", "default", "0"
 
 
@@ -229,7 +234,11 @@ def build(variant: Variant) -> dict[str, Any]:
         max_run=3600,
         use_spot_instances=variant.spot,
         max_wait=7200 if variant.spot else None,
-        checkpoint_s3_uri=f"s3://{ARTIFACTS}/pipelines/checkpoints" if variant.spot else None,
+        # Per execution: SageMaker copies the checkpoint location into a job when it starts and train.py resumes
+        # from it, so a shared location would make every retraining continue the previous run's model.
+        checkpoint_s3_uri=run_uri("checkpoints") if variant.spot else None,
+        # SageMaker Debugger is closed to new customers: no hook rule in the training request.
+        debugger_hook_config=False,
         hyperparameters={
             "max_depth": max_depth,
             "eta": eta,
@@ -306,8 +315,10 @@ def build(variant: Variant) -> dict[str, Any]:
         step_args=model.register(
             content_types=["text/csv"],
             response_types=["text/csv"],
-            inference_instances=["ml.m5.large", "ml.m5.xlarge", "ml.c5.large"],
-            transform_instances=["ml.m5.large"],
+            # Every instance type a profile may serve or batch-score this version on (config validation reads
+            # these lists from the committed definitions: inference.instance_type must be in both).
+            inference_instances=list(SERVING_INSTANCE_TYPES),
+            transform_instances=list(SERVING_INSTANCE_TYPES),
             model_package_group_name=MODEL_PACKAGE_GROUP,
             approval_status=approval,
             model_metrics=ModelMetrics(
@@ -342,6 +353,7 @@ def build(variant: Variant) -> dict[str, Any]:
 
 BATCH = "batch"  # the batch-scoring definition's file name (definitions/batch.json)
 DRIFT = "drift"  # the drift-monitoring definition (definitions/drift.json)
+SERVING_INSTANCE_TYPES = ("ml.m5.large", "ml.m5.xlarge", "ml.m5.2xlarge", "ml.c5.large", "ml.c5.xlarge")
 BASELINE_PREFIX = "monitoring/baseline"  # the latest training run's baseline, read by the drift job
 ENDPOINT = "placeholder-endpoint"
 
@@ -510,13 +522,34 @@ def render(definition: dict[str, Any]) -> str:
     return json.dumps(definition, indent=2, sort_keys=True) + "\n"
 
 
+@contextlib.contextmanager
+def _config_validated_once() -> Iterator[None]:
+    """Skip the SDK's repeated validation of the sessions' config (it holds only the telemetry opt-out).
+
+    ``PipelineSession`` validates its ``sagemaker_config`` against the SDK's JSON schema when it is created;
+    SDK 2.257.7 then validates it again on every config lookup (``sagemaker.utils.get_sagemaker_config_value``,
+    about 75 per definition, each checking the whole schema first): ~90% of the build time. The output is
+    the same, as the byte-for-byte regeneration test shows.
+    """
+    from sagemaker import utils
+
+    name = "validate_sagemaker_config"  # imported into sagemaker.utils from sagemaker.config
+    original = getattr(utils, name)
+    setattr(utils, name, lambda sagemaker_config=None: None)
+    try:
+        yield
+    finally:
+        setattr(utils, name, original)
+
+
 def outputs() -> dict[Path, str]:
     """Every committed file this module generates: the definitions and the Feature Store schema."""
     from pipelines.steps.preprocess import feature_schema
 
-    files = {DEFINITIONS / f"{variant.name}.json": render(build(variant)) for variant in VARIANTS}
-    files[DEFINITIONS / f"{BATCH}.json"] = render(build_batch())
-    files[DEFINITIONS / f"{DRIFT}.json"] = render(build_drift())
+    with _config_validated_once():
+        files = {DEFINITIONS / f"{variant.name}.json": render(build(variant)) for variant in VARIANTS}
+        files[DEFINITIONS / f"{BATCH}.json"] = render(build_batch())
+        files[DEFINITIONS / f"{DRIFT}.json"] = render(build_drift())
     files[FEATURE_SCHEMA] = render(feature_schema())
     return files
 

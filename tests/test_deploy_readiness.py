@@ -18,6 +18,7 @@ from components.feature_store import OFFLINE_PREFIX
 from config import ConfigError
 from config.facts import FACTS_FILE, all_facts, fact
 from config.settings import FunctionName, parse_settings
+from pipelines.definition import SERVING_INSTANCE_TYPES
 from tests.helpers import as_list, every_resource, props, resources, statements
 from tools.platform import EXAMPLE_MODEL_PACKAGE, Synthesized, synthesize
 
@@ -292,3 +293,34 @@ def test_eventbridge_publishes_to_the_alerts_topic_under_its_documented_key(plat
     ]
     assert ":rule/*" in json.dumps(statement["Condition"]["ArnLike"]["aws:SourceArn"])
     assert "StringEquals" not in statement["Condition"], fact("sns-publisher-conditions").url
+
+
+def test_registered_packages_list_every_instance_type_a_profile_serves_on() -> None:
+    """Batch transform and endpoints take a package's SupportedTransform/RealtimeInferenceInstanceTypes
+    (facts: model-package-instance-types); the pipeline registers SERVING_INSTANCE_TYPES, and every profile's
+    serving type is among them (config validation refuses any other)."""
+    for variant in ("train", "train-spot", "tune", "tune-spot"):
+        definition = json.loads((ROOT / "pipelines" / "definitions" / f"{variant}.json").read_text())
+        (register,) = [s for s in definition["Steps"] if s["Type"] == "RegisterModel"]
+        spec = register["Arguments"]["InferenceSpecification"]
+        assert spec["SupportedTransformInstanceTypes"] == list(SERVING_INSTANCE_TYPES), variant
+        assert spec["SupportedRealtimeInferenceInstanceTypes"] == list(SERVING_INSTANCE_TYPES), variant
+    for profile in ("sandbox", "production"):
+        assert _raw(profile)["inference"]["instance_type"] in SERVING_INSTANCE_TYPES
+    raw = _raw()
+    raw["inference"]["batch_transform"] = True
+    raw["inference"]["instance_type"] = "ml.g4dn.xlarge"
+    assert "inference.instance_type: 'ml.g4dn.xlarge' is not among" in _refused(raw)
+    assert fact("model-package-instance-types").url
+
+
+def test_spot_checkpoints_belong_to_one_execution() -> None:
+    """A shared checkpoint location made every retraining resume the previous run's model."""
+    for variant in ("train-spot", "tune-spot"):
+        text = (ROOT / "pipelines" / "definitions" / f"{variant}.json").read_text()
+        definition = json.loads(text)
+        step = next(s for s in definition["Steps"] if s["Type"] in ("Training", "Tuning"))
+        arguments = step["Arguments"].get("TrainingJobDefinition", step["Arguments"])
+        uri = json.dumps(arguments["CheckpointConfig"]["S3Uri"])
+        assert "Execution.PipelineExecutionId" in uri, variant
+        assert "DebugHookConfig" not in arguments, variant  # Debugger is closed to new customers

@@ -9,7 +9,7 @@ import pytest
 
 from components.feature_store import OFFLINE_PREFIX, load_schema
 from components.ml_pipeline import READY_MARKER
-from tests.helpers import as_list, every_resource, props, resources, statements, this_account
+from tests.helpers import as_list, every_resource, props, resources, statements
 from tools.platform import Synthesized
 
 _MARKERS = {

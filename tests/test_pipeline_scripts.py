@@ -3,9 +3,11 @@ trained and evaluated, and the bias metrics are checked against an independent c
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from sklearn.metrics import f1_score, roc_auc_score
 
 from pipelines.data.generate import SAMPLE, generate
 from pipelines.steps import bias, evaluate, ingest_features, preprocess, train
+from tools.train_local import package_model
 
 STEPS = Path(preprocess.__file__).parent
 SCHEMA = STEPS.parent / "feature_schema.json"
@@ -24,7 +27,8 @@ SCHEMA = STEPS.parent / "feature_schema.json"
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Preprocess the sample, train on it and evaluate: once for the module."""
+    """Preprocess the sample, train on it and evaluate (the model as SageMaker hands it over, in a
+    ``model.tar.gz``): once for the module."""
     root = tmp_path_factory.mktemp("pipeline")
     (root / "input").mkdir()
     (root / "input" / "applications.csv").write_bytes(SAMPLE.read_bytes())
@@ -47,10 +51,11 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             ]
         )
     )
+    package_model(root / "model", root / "model-artifacts" / "model.tar.gz")
     evaluate.main(
         [
             "--model-dir",
-            str(root / "model"),
+            str(root / "model-artifacts"),
             "--test-dir",
             str(root / "out" / "test"),
             "--output-dir",
@@ -184,6 +189,55 @@ def test_evaluation_report_and_auc_floor(prepared: dict[str, Any]) -> None:
     assert sum(matrix[a][b] for a in "01" for b in "01") == len(test)
 
 
+def test_evaluation_unpacked_the_model_tar_gz(prepared: dict[str, Any]) -> None:
+    with tarfile.open(prepared["root"] / "model-artifacts" / "model.tar.gz") as tar:
+        assert tar.getnames() == [train.MODEL_FILE]  # names relative to the model directory, as SageMaker packs
+    unpacked = prepared["root"] / "model-artifacts" / evaluate.MODEL_FILE
+    assert unpacked.read_bytes() == (prepared["root"] / "model" / train.MODEL_FILE).read_bytes()
+
+
+def _archive(folder: Path, *members: tarfile.TarInfo) -> Path:
+    folder.mkdir(parents=True)
+    with tarfile.open(folder / "model.tar.gz", "w:gz") as tar:
+        for member in members:
+            tar.addfile(member, io.BytesIO(b"x" * member.size) if member.isfile() else None)
+    return folder
+
+
+def _member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname, info.size = kind, link, 1 if kind == tarfile.REGTYPE else 0
+    return info
+
+
+@pytest.mark.parametrize("stdlib_filter", [True, False], ids=["python-with-data-filter", "python-before-3.10.12"])
+def test_evaluate_unpacks_model_tar_gz_safely_on_any_python(
+    prepared: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stdlib_filter: bool
+) -> None:
+    """The container's Python 3.10 patch is not pinned: tarfile's extraction filters may be missing."""
+    if not stdlib_filter:
+        monkeypatch.delattr(tarfile, "data_filter")
+    good = tmp_path / "good"
+    good.mkdir()
+    with tarfile.open(good / "model.tar.gz", "w:gz") as tar:  # `tar -C model .` style names work too
+        tar.add(prepared["root"] / "model" / train.MODEL_FILE, arcname=f"./{train.MODEL_FILE}")
+    assert evaluate.load_model(good).num_boosted_rounds() == prepared["booster"].num_boosted_rounds()
+    unsafe = {
+        "parent": _member("../escaped"),
+        "nested-parent": _member("sub/../../escaped"),
+        "absolute": _member(str(tmp_path / "planted")),
+        "symlink": _member(evaluate.MODEL_FILE, tarfile.SYMTYPE, "/etc/passwd"),
+        "hardlink": _member("hard", tarfile.LNKTYPE, "/etc/passwd"),
+        "device": _member("dev", tarfile.CHRTYPE),
+    }
+    for case, member in unsafe.items():
+        folder = _archive(tmp_path / case / "model", member)
+        with pytest.raises(SystemExit, match=r"model\.tar\.gz member"):
+            evaluate.load_model(folder)
+        assert sorted(p.name for p in folder.iterdir()) == ["model.tar.gz"], case  # nothing was extracted
+    assert not (tmp_path / "escaped").exists() and not (tmp_path / "planted").exists()
+
+
 def test_auc_handles_ties_like_sklearn() -> None:
     labels = np.array([0, 0, 1, 1, 0, 1, 0, 1])
     scores = np.array([0.1, 0.4, 0.4, 0.8, 0.4, 0.9, 0.2, 0.1])
@@ -232,32 +286,35 @@ def test_feature_ingestion_stops_on_a_real_error(prepared: dict[str, Any]) -> No
 
 def test_steps_run_as_standalone_files_with_clear_errors(tmp_path: Path) -> None:
     """Each script is uploaded alone: it must run from any directory without the project on the path."""
-    for script in ("preprocess.py", "bias.py", "evaluate.py", "train.py"):
-        result = subprocess.run(
-            [sys.executable, str(STEPS / script), "--help"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            env={"PATH": "/usr/bin:/bin"},
-            check=False,
-        )
-        assert result.returncode == 0, (script, result.stderr)
     empty = tmp_path / "empty"
     empty.mkdir()
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(STEPS / "preprocess.py"),
-            "--input-dir",
-            str(empty),
-            "--output-dir",
-            str(tmp_path / "out"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode != 0 and "no CSV files" in result.stderr
+    commands = {
+        script: [str(STEPS / script), "--help"] for script in ("preprocess.py", "bias.py", "evaluate.py", "train.py")
+    }
+    commands["no input"] = [
+        str(STEPS / "preprocess.py"),
+        "--input-dir",
+        str(empty),
+        "--output-dir",
+        str(tmp_path / "out"),
+    ]
+    running = {  # in parallel: each one mostly imports pandas or xgboost
+        name: subprocess.Popen(
+            [sys.executable, *command],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={"PATH": "/usr/bin:/bin"},
+        )
+        for name, command in commands.items()
+    }
+    results = {name: (process.communicate(timeout=120), process.returncode) for name, process in running.items()}
+    for name, ((_, stderr), code) in results.items():
+        if name == "no input":
+            assert code != 0 and "no CSV files" in stderr
+        else:
+            assert code == 0, (name, stderr)
 
 
 def test_sample_data_is_reproducible(tmp_path: Path) -> None:

@@ -12,10 +12,15 @@ from pathlib import Path
 
 import sagemaker
 
+from pipelines.definition import SKLEARN_VERSION, XGBOOST_VERSION
+
 OUT = Path(__file__).resolve().parent.parent / "config" / "data" / "sagemaker_images.json"
-IMAGES = {  # image -> (SDK config file, scope, version, image tag; None: untagged, as the SDK uses it)
-    "xgboost": ("xgboost.json", "training", "3.0-5", "3.0-5"),
-    "sklearn": ("sklearn.json", "training", "1.2-1", "1.2-1-cpu-py3"),
+# image -> (SDK config file, scope, version, image tag; None: untagged, as the SDK uses it). The framework
+# versions are the pipeline definitions' (config/data/containers.yaml records what each image contains);
+# the SDK retrieves processing images from the "training" scope too.
+IMAGES = {
+    "xgboost": ("xgboost.json", "training", XGBOOST_VERSION, XGBOOST_VERSION),
+    "sklearn": ("sklearn.json", "training", SKLEARN_VERSION, f"{SKLEARN_VERSION}-cpu-py3"),
     "model-monitor": ("model-monitor.json", None, "", None),
     "clarify": ("clarify.json", "processing", "1.0", "1.0"),
 }

@@ -1,7 +1,9 @@
 """`make train-local`: run the pipeline's step scripts on the sample data, here, and print what they found.
 
-The same code SageMaker runs: preprocess -> bias report -> train (early stopping) -> evaluate. Outputs land
-in ``build/local-run`` (or the directory given) so a learner can open every intermediate file.
+The same code SageMaker runs: preprocess -> bias report -> train (early stopping) -> evaluate, which gets the
+model as SageMaker hands it over: the training job's model directory packed as ``model.tar.gz``. Outputs land
+in ``build/local-run`` (or the directory given) so a learner can open every intermediate file. This runs on
+the project venv's libraries; ``make test`` also runs each script on its container's (tests/test_container_parity.py).
 """
 
 from __future__ import annotations
@@ -9,10 +11,21 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import tarfile
 from pathlib import Path
 
 from pipelines.data.generate import SAMPLE
 from pipelines.steps import bias, evaluate, preprocess, train
+
+
+def package_model(model_dir: Path, archive: Path) -> Path:
+    """Pack a training job's model directory as SageMaker does for ``S3ModelArtifacts``: a gzipped tar whose
+    member names are relative to the directory (``xgboost-model``, not ``/opt/ml/model/xgboost-model``)."""
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive, "w:gz") as tar:
+        for path in sorted(model_dir.rglob("*")):
+            tar.add(path, arcname=path.relative_to(model_dir).as_posix(), recursive=False)
+    return archive
 
 
 def main(argv: list[str]) -> int:
@@ -37,10 +50,21 @@ def main(argv: list[str]) -> int:
             str(root / "checkpoints"),
         ]
     )
+    package_model(root / "model", root / "model-artifacts" / "model.tar.gz")
     evaluate.main(
-        ["--model-dir", str(root / "model"), "--test-dir", str(out / "test"), "--output-dir", str(root / "evaluation")]
+        [
+            "--model-dir",
+            str(root / "model-artifacts"),
+            "--test-dir",
+            str(out / "test"),
+            "--output-dir",
+            str(root / "evaluation"),
+        ]
     )
-    print(f"outputs: {root}/ (processing/, bias/report.json, model/xgboost-model, evaluation/evaluation.json)")
+    print(
+        f"outputs: {root}/ (processing/, bias/report.json, model/xgboost-model, model-artifacts/model.tar.gz, "
+        "evaluation/evaluation.json)"
+    )
     return 0
 
 

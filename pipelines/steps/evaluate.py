@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 import tarfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -69,11 +69,38 @@ def metrics(labels: np.ndarray, scores: np.ndarray, threshold: float = 0.5) -> d
     }
 
 
+def safe_members(tar: tarfile.TarFile, target: Path) -> list[tarfile.TarInfo]:
+    """The archive's members, if every one is a plain file or directory that lands inside ``target``.
+
+    Checked here rather than left to ``extractall(filter="data")``: extraction filters exist only from
+    Python 3.10.12 / 3.11.4, and the container's Python 3.10 patch level is not pinned.
+    """
+    root = target.resolve()
+    members = tar.getmembers()
+    for member in members:
+        name = PurePosixPath(member.name)
+        if not (member.isfile() or member.isdir()):
+            raise SystemExit(f"evaluate: model.tar.gz member {member.name!r} is not a regular file or directory")
+        landing = (root / name).resolve()
+        if name.is_absolute() or ".." in name.parts or (landing != root and root not in landing.parents):
+            raise SystemExit(f"evaluate: model.tar.gz member {member.name!r} would land outside {target}")
+    return members
+
+
+def extract(archive: Path, target: Path) -> None:
+    """Unpack what a training job leaves in S3 (its ``/opt/ml/model`` packed as ``model.tar.gz``)."""
+    with tarfile.open(archive) as tar:
+        members = safe_members(tar, target)
+        if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12: the stdlib's checks as well
+            tar.extractall(target, members=members, filter="data")
+        else:
+            tar.extractall(target, members=members)  # every member validated above
+
+
 def load_model(model_dir: Path) -> xgb.Booster:
     archive = model_dir / "model.tar.gz"
-    if archive.exists():  # what a training job leaves in S3
-        with tarfile.open(archive) as tar:
-            tar.extractall(model_dir, filter="data")
+    if archive.exists():
+        extract(archive, model_dir)
     path = model_dir / MODEL_FILE
     if not path.exists():
         raise SystemExit(f"evaluate: no {MODEL_FILE} in {model_dir}")
