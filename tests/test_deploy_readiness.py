@@ -301,7 +301,8 @@ def test_registered_packages_list_every_instance_type_a_profile_serves_on() -> N
     serving type is among them (config validation refuses any other)."""
     for variant in ("train", "train-spot", "tune", "tune-spot"):
         definition = json.loads((ROOT / "pipelines" / "definitions" / f"{variant}.json").read_text())
-        (register,) = [s for s in definition["Steps"] if s["Type"] == "RegisterModel"]
+        condition = next(s for s in definition["Steps"] if s["Type"] == "Condition")
+        (register,) = [s for s in condition["Arguments"]["IfSteps"] if s["Type"] == "RegisterModel"]
         spec = register["Arguments"]["InferenceSpecification"]
         assert spec["SupportedTransformInstanceTypes"] == list(SERVING_INSTANCE_TYPES), variant
         assert spec["SupportedRealtimeInferenceInstanceTypes"] == list(SERVING_INSTANCE_TYPES), variant
