@@ -4,7 +4,6 @@ every exception (one finding, one construct, a specific reason, still needed).""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,8 @@ import pytest
 from cdk_nag import NagPack
 
 from components.compliance import AUDIT_CONTEXT, AUDIT_METADATA
-from tools.control_tower import Finding, run_guard, unexplained
+from tests.conftest import Gates
+from tools.control_tower import Finding, parse_guard_output, unexplained
 from tools.control_tower import exceptions as guard_exceptions
 from tools.platform import BUILDS, NAG_PACKS, Synthesized, nag_findings, synthesize_build
 
@@ -89,45 +89,30 @@ def test_no_acknowledgment_is_stale(tmp_path: Path, build: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def distinct_templates(builds: dict[str, Synthesized], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every distinct template of every build in one folder (many stacks are identical across builds)."""
-    folder = tmp_path_factory.mktemp("templates")
-    seen: set[str] = set()
-    for name, build in builds.items():
-        for stack_id in build.stacks:
-            text = build.template_path(stack_id).read_text()
-            if text not in seen:
-                seen.add(text)
-                (folder / f"{name}-{stack_id}.template.json").write_text(text)
-    return folder
+def distinct_templates(gates: Gates) -> Path:
+    """Every distinct template of every build in one folder (tests/conftest.py writes it once)."""
+    return gates.templates
 
 
-def test_cfn_lint_has_zero_errors_and_warnings(distinct_templates: Path) -> None:
-    paths = sorted(str(path) for path in distinct_templates.glob("*.template.json"))
-    result = subprocess.run([str(CFN_LINT), "--format", "json", *paths], capture_output=True, text=True, check=False)
-    matches = json.loads(result.stdout or "[]")
+def test_cfn_lint_has_zero_errors_and_warnings(gates: Gates) -> None:
+    returncode, stdout, stderr = gates.cfn_lint.result()
+    matches = json.loads(stdout or "[]")
     assert not matches, [(m["Rule"]["Id"], m["Filename"], m["Message"]) for m in matches]
-    assert result.returncode == 0, result.stderr
+    assert returncode == 0, stderr
 
 
 @pytest.fixture(scope="module")
-def checkov_report(distinct_templates: Path) -> list[dict[str, Any]]:
+def checkov_report(gates: Gates) -> list[dict[str, Any]]:
     """One checkov run over every distinct template (one process: checkov starts slowly)."""
-    assert CHECKOV.exists(), "checkov lives in .venv-checkov: run `make setup`"
-    result = subprocess.run(
-        [str(CHECKOV), "-d", str(distinct_templates), "--framework", "cloudformation", "--skip-download", "-o", "json"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    _, text, stderr = gates.checkov.result()
     reports: list[dict[str, Any]] = []
-    decoder, text, position = json.JSONDecoder(), result.stdout, 0
+    decoder, position = json.JSONDecoder(), 0
     while position < len(text.rstrip()):  # one JSON document per directory, back to back
         document, position = decoder.raw_decode(text, position)
         reports += document if isinstance(document, list) else [document]
         while position < len(text) and text[position].isspace():
             position += 1
-    assert reports, result.stderr[-2000:]
+    assert reports, stderr[-2000:]
     return reports
 
 
@@ -150,9 +135,9 @@ def test_every_checkov_skip_has_a_reason(checkov_report: list[dict[str, Any]]) -
 
 
 @pytest.fixture(scope="module")
-def control_tower_findings(distinct_templates: Path) -> list[Finding]:
+def control_tower_findings(gates: Gates) -> list[Finding]:
     """One cfn-guard run of AWS Control Tower's proactive controls over every distinct template."""
-    return run_guard(sorted(distinct_templates.glob("*.template.json")))
+    return parse_guard_output(*gates.control_tower.result())
 
 
 def test_control_tower_proactive_controls_have_no_unexplained_failure(control_tower_findings: list[Finding]) -> None:

@@ -162,30 +162,57 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
         load_settings(config_path=str(path))
 
 
-def run_app(context: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context)}
-    return subprocess.run(
-        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+BAD_VALUE = "bad.yaml"
+CLI_RUNS: dict[str, dict[str, str]] = {
+    "unknown-profile": {"profile": "nope"},
+    "missing-file": {"config": "does/not/exist.yaml"},
+    "bad-package": {"model_package_arn": "not-an-arn"},
+    "bad-value": {"config": BAD_VALUE},  # made in the fixture's folder
+}
+CliRuns = dict[str, tuple[subprocess.CompletedProcess[str], Path]]
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory: pytest.TempPathFactory) -> CliRuns:
+    """``python app.py`` as the CDK CLI runs it, once per bad input, all at once (each start loads the CDK)."""
+    folder = tmp_path_factory.mktemp("cli")
+    (folder / BAD_VALUE).write_text(yaml.safe_dump(with_change("network.vpc_cidr", "10.0.0.0/8")))
+    running = {}
+    for name, context in CLI_RUNS.items():
+        given = {"config": str(folder / BAD_VALUE)} if context.get("config") == BAD_VALUE else context
+        env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(given)}
+        running[name] = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py")],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    results = {}
+    for name, process in running.items():
+        stdout, stderr = process.communicate(timeout=120)
+        results[name] = (subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr), folder)
+    return results
 
 
 @pytest.mark.parametrize(
-    ("context", "expected"),
+    ("run", "expected"),
     [
-        ({"profile": "nope"}, "error: profile: unknown profile 'nope'"),
-        ({"config": "does/not/exist.yaml"}, "error: config: file 'does/not/exist.yaml' does not exist"),
+        ("unknown-profile", "error: profile: unknown profile 'nope'"),
+        ("missing-file", "error: config: file 'does/not/exist.yaml' does not exist"),
     ],
 )
-def test_cli_bad_profile_is_one_line_and_nonzero(context: dict[str, str], expected: str) -> None:
-    result = run_app(context)
+def test_cli_bad_profile_is_one_line_and_nonzero(cli: CliRuns, run: str, expected: str) -> None:
+    result, _ = cli[run]
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith(expected)
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
-def test_cli_model_package_override_is_validated_like_the_file() -> None:
-    result = run_app({"model_package_arn": "not-an-arn"})
+def test_cli_model_package_override_is_validated_like_the_file(cli: CliRuns) -> None:
+    result, _ = cli["bad-package"]
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "error: sandbox.yaml: inference.model_package_arn: 'not-an-arn' is not a model package version ARN "
@@ -193,12 +220,10 @@ def test_cli_model_package_override_is_validated_like_the_file() -> None:
     ]
 
 
-def test_cli_bad_value_is_one_line_and_nonzero(tmp_path: Path) -> None:
-    path = tmp_path / "bad.yaml"
-    path.write_text(yaml.safe_dump(with_change("network.vpc_cidr", "10.0.0.0/8")))
-    result = run_app({"config": str(path)})
+def test_cli_bad_value_is_one_line_and_nonzero(cli: CliRuns) -> None:
+    result, folder = cli["bad-value"]
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "error: bad.yaml: network.vpc_cidr: prefix length must be between /16 and /24 (VPC limits, room for subnets)"
     ]
-    assert not (tmp_path / "cdk.out").exists()
+    assert not (folder / "cdk.out").exists()

@@ -101,10 +101,10 @@ def _message(node: Any) -> str:
     return f"{found.group(1)}: {found.group(2).strip()}" if found else ""
 
 
-def run_guard(templates: Sequence[Path]) -> list[Finding]:
-    """Every (rule, template, resource) the Control Tower rules find non-compliant in ``templates``."""
+def guard_command(templates: Sequence[Path]) -> list[str] | None:
+    """The cfn-guard command line over ``templates`` with the rules that apply to them (None: nothing to run)."""
     if not templates:
-        return []
+        return None
     types = {
         resource["Type"]
         for path in templates
@@ -112,23 +112,36 @@ def run_guard(templates: Sequence[Path]) -> list[Finding]:
     }
     rules = rule_files(types)
     if not rules:
-        return []
+        return None
     command = [str(_binary()), "validate", "--output-format", "json", "--show-summary", "none", "--structured"]
     for path in templates:
         command += ["--data", str(path)]
     for rule in rules:
         command += ["--rules", str(rule)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode not in (0, 19):  # 19: some rule failed; anything else: guard itself failed
-        raise RuntimeError(f"cfn-guard failed ({result.returncode}): {result.stderr.strip()[:500]}")
+    return command
+
+
+def parse_guard_output(returncode: int, stdout: str, stderr: str) -> list[Finding]:
+    """Every (rule, template, resource) of a cfn-guard ``--structured`` JSON report."""
+    if returncode not in (0, 19):  # 19: some rule failed; anything else: guard itself failed
+        raise RuntimeError(f"cfn-guard failed ({returncode}): {stderr.strip()[:500]}")
     findings = set()
-    for report in json.loads(result.stdout or "[]"):
+    for report in json.loads(stdout or "[]"):
         for failure in report.get("not_compliant", []):
             rule = failure.get("Rule", {})
             message = _message(rule)
             for logical_id in set(_paths(rule.get("checks", []))):
                 findings.add(Finding(rule["name"], report["name"], logical_id, message))
     return sorted(findings)
+
+
+def run_guard(templates: Sequence[Path]) -> list[Finding]:
+    """Every (rule, template, resource) the Control Tower rules find non-compliant in ``templates``."""
+    command = guard_command(templates)
+    if command is None:
+        return []
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    return parse_guard_output(result.returncode, result.stdout, result.stderr)
 
 
 def exceptions(template: dict[str, Any]) -> dict[tuple[str, str], str]:
