@@ -40,7 +40,11 @@ class AlertsTopic(Construct):
         super().__init__(scope, construct_id)
         account = cdk.Stack.of(self).account
         self.key = platform_key(
-            self, "Key", description="Encrypts the platform alerts topic", removal_policy=removal_policy
+            self,
+            "Key",
+            description="Encrypts the platform alerts topic and its dead-letter queue. Apart from the lake key: "
+            "Budgets, CloudWatch, EventBridge and Cost Anomaly Detection use it, and never reach data",
+            removal_policy=removal_policy,
         )
         self.topic = sns.Topic(self, "Topic", display_name="ML platform alerts", master_key=self.key, enforce_ssl=True)
         for service, carries_source_account in PUBLISHERS.items():

@@ -44,7 +44,8 @@ class AuditTrail(Construct):
         self.key = platform_key(
             self,
             "Key",
-            description="Encrypts the CloudTrail audit trail and its log group",
+            description="Encrypts the CloudTrail audit trail and its log group. Separation of duties: auditors "
+            "read it, data users and pipelines cannot; retained with the audit bucket",
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         allow_logs(self.key)

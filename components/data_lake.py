@@ -34,7 +34,8 @@ class DataLake(Construct):
             self,
             "Key",
             removal_policy=removal_policy,
-            description="Encrypts the data lake: buckets, stream, catalog logs, query results",
+            description="Encrypts the data lake: buckets, stream, catalog logs, query results. One key for all "
+            "data, so one key policy decides who can read it",
         )
         allow_logs(self.key)
         demonstrates(self.key, ["1.3", "4.3"], "A customer-managed, rotating key encrypts every zone of the lake.")

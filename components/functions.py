@@ -54,7 +54,8 @@ class VpcFunction(Construct):
         self.key = platform_key(
             self,
             "Key",
-            description=f"Encrypts the logs, settings and dead letters of: {description}",
+            description=f"Encrypts the logs, settings and dead letters of: {description}. Its own key: only this "
+            "function's role and CloudWatch Logs use it, so the function never holds a grant on lake data",
             removal_policy=removal_policy,
         )
         allow_logs(self.key)

@@ -187,7 +187,8 @@ class ModelEndpoint(Construct):
         key = platform_key(
             self,
             "AsyncTopicsKey",
-            description="Encrypts the async inference result topics",
+            description="Encrypts the async inference result topics. Apart from the lake key: SageMaker publishes "
+            "with it, and subscribers decrypt notifications without any access to data",
             removal_policy=removal_policy,
         )
         for outcome in ("Success", "Error"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
@@ -38,6 +39,7 @@ class IsolatedNetwork(Construct):
         *,
         config: NetworkConfig,
         az_count: int,
+        interface_endpoints: Sequence[str],
         log_key: kms.IKey,
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
@@ -93,7 +95,7 @@ class IsolatedNetwork(Construct):
         )
         self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
         catalog = interface_endpoint_catalog()["endpoints"]
-        for service in config.interface_endpoints:
+        for service in interface_endpoints:
             endpoint = self.vpc.add_interface_endpoint(
                 _endpoint_id(service),
                 service=ec2.InterfaceVpcEndpointAwsService(service),

@@ -125,7 +125,11 @@ class NetworkConfig(_Model):
         description="Pin the AZ names (needs `region`); otherwise the first AZs Fn::GetAZs returns at deploy time.",
     )
     subnet_mask: int = Field(ge=20, le=28, description="Prefix length of each isolated subnet.")
-    interface_endpoints: tuple[str, ...] = Field(min_length=1)
+    interface_endpoints: tuple[str, ...] = Field(
+        default=(),
+        description="Extra interface endpoints for your own workloads in the VPC. The platform adds, by itself, "
+        "exactly the endpoints its own functions and jobs call (PlatformConfig.interface_endpoints).",
+    )
     flow_log_retention_days: int
 
     @field_validator("vpc_cidr")
@@ -180,18 +184,32 @@ class NetworkConfig(_Model):
             return max(self.az_count, self.serving_az_count)
         return self.az_count
 
-    def monthly_endpoint_cost_usd(self, *, serving: bool = False) -> float:
-        """Fixed monthly price of the interface endpoints of this profile (data processing extra)."""
-        catalog = interface_endpoint_catalog()
-        hourly = catalog["hourly_usd_per_az"] * catalog["hours_per_month"]
-        return round(float(len(self.interface_endpoints) * self.az_count_for(serving=serving) * hourly), 2)
-
 
 class StreamingConfig(_Model):
-    shard_count: int = Field(ge=1, le=50, description="Provisioned Kinesis shards (~USD 11/shard-month).")
-    retention_hours: int = Field(ge=24, le=8760)
+    """How events reach the raw zone (exam 1.1): through a Kinesis data stream, or Firehose Direct PUT."""
+
+    source: Literal["kinesis", "direct_put"] = Field(
+        description="kinesis: replay, several consumers, a fixed price per shard or stream; direct_put: producers "
+        "call Firehose, no fixed price, no replay."
+    )
+    stream_mode: Literal["provisioned", "on_demand"] = Field(
+        default="provisioned", description="Kinesis capacity mode (kinesis only)."
+    )
+    shard_count: int | None = Field(
+        default=None, ge=1, le=50, description="Provisioned Kinesis shards (~USD 11/shard-month; kinesis only)."
+    )
+    retention_hours: int = Field(default=24, ge=24, le=8760, description="Kinesis retention (kinesis only).")
     buffer_interval_seconds: int = Field(ge=0, le=900)
     buffer_size_mib: int = Field(ge=1, le=128)
+
+    @model_validator(mode="after")
+    def _mode_fits(self) -> StreamingConfig:
+        provisioned = self.source == "kinesis" and self.stream_mode == "provisioned"
+        if provisioned and self.shard_count is None:
+            raise ValueError("shard_count: a provisioned Kinesis stream needs a shard count")
+        if not provisioned and self.shard_count is not None:
+            raise ValueError("shard_count: only a provisioned Kinesis stream has shards")
+        return self
 
 
 class DataLakeConfig(_Model):
@@ -485,6 +503,34 @@ class PlatformConfig(_Model):
                     f"network.availability_zones: {wrong[0]!r} is not an AZ of {self.region} (like '{self.region}a')"
                 )
         return self
+
+    @property
+    def callers_in_vpc(self) -> dict[str, tuple[str, ...]]:
+        """What runs in the VPC and calls an AWS API through an interface endpoint, with the boto3 clients it
+        uses (a test reads the code of each and fails when this table and the code disagree). Network-isolated
+        jobs (drift, Model Monitor, batch transform, models) call nothing; S3 goes through the gateway."""
+        inference = self.inference
+        callers: dict[str, tuple[str, ...]] = {"ingest_features.py": ("sagemaker-featurestore-runtime",)}
+        if inference.serving and inference.mode != "async":
+            callers["invoke_endpoint"] = ("sagemaker-runtime",)
+        if inference.serving and inference.mode != "serverless" and inference.data_capture_percent > 0:
+            callers["drift_starter"] = ("s3", "sagemaker")
+        return callers
+
+    @property
+    def interface_endpoints(self) -> tuple[str, ...]:
+        """The interface endpoints this deploy creates: those whose clients something in the VPC calls, and the
+        profile's extras (network.interface_endpoints). Nothing else: each costs per AZ-hour."""
+        catalog = interface_endpoint_catalog()["endpoints"]
+        called = {client for clients in self.callers_in_vpc.values() for client in clients}
+        needed = {name for name, entry in catalog.items() if called & set(entry.get("clients", []))}
+        return tuple(sorted(needed | set(self.network.interface_endpoints)))
+
+    def monthly_endpoint_cost_usd(self) -> float:
+        """Fixed monthly price of this deploy's interface endpoints (data processing extra)."""
+        catalog = interface_endpoint_catalog()
+        hourly = catalog["hourly_usd_per_az"] * catalog["hours_per_month"]
+        return round(float(len(self.interface_endpoints) * self.network_az_count * hourly), 2)
 
     @property
     def network_az_count(self) -> int:

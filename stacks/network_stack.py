@@ -26,13 +26,20 @@ class NetworkStack(cdk.Stack):
         self._az_count = config.network_az_count
         self._zones = config.network.availability_zones
         super().__init__(scope, construct_id, **kwargs)
-        log_key = platform_key(self, "LogsKey", description="Encrypts the VPC flow logs", removal_policy=removal_policy)
+        log_key = platform_key(
+            self,
+            "LogsKey",
+            description="Encrypts the VPC flow logs. Network telemetry is kept apart from data: the Network stack "
+            "deploys first and depends on no data key",
+            removal_policy=removal_policy,
+        )
         allow_logs(log_key)
         self.network = IsolatedNetwork(
             self,
             "Network",
             config=config.network,
             az_count=config.network_az_count,
+            interface_endpoints=config.interface_endpoints,
             log_key=log_key,
             removal_policy=removal_policy,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -138,14 +139,29 @@ def test_athena_workgroup_enforces_encrypted_results_and_a_scan_limit(platform: 
     assert configuration["BytesScannedCutoffPerQuery"] == limit
 
 
+@pytest.mark.exam("1.1")
 def test_streaming_ingestion_is_encrypted_and_date_partitioned(platform: Synthesized) -> None:
+    """Both sources encrypted: a KMS Kinesis stream in front of Firehose, or Direct PUT with Firehose's
+    server-side encryption under the lake key (the sandbox's choice: no fixed price)."""
     template = platform.template("DataLake")
-    ((stream_id, stream),) = resources(template, "AWS::Kinesis::Stream").items()
-    assert props(stream)["StreamEncryption"]["EncryptionType"] == "KMS"
-    assert props(stream)["ShardCount"] == platform.config.data_lake.streaming.shard_count
+    streaming = platform.config.data_lake.streaming
+    streams = resources(template, "AWS::Kinesis::Stream")
     (delivery,) = resources(template, "AWS::KinesisFirehose::DeliveryStream").values()
-    assert props(delivery)["DeliveryStreamType"] == "KinesisStreamAsSource"
-    assert props(delivery)["KinesisStreamSourceConfiguration"]["KinesisStreamARN"] == {"Fn::GetAtt": [stream_id, "Arn"]}
+    if streaming.source == "kinesis":
+        ((stream_id, stream),) = streams.items()
+        assert props(stream)["StreamEncryption"]["EncryptionType"] == "KMS"
+        assert "LakeKey" in json.dumps(props(stream)["StreamEncryption"]["KeyId"])
+        assert props(stream).get("ShardCount") == streaming.shard_count
+        assert props(stream)["StreamModeDetails"]["StreamMode"] == streaming.stream_mode.upper()
+        assert props(delivery)["DeliveryStreamType"] == "KinesisStreamAsSource"
+        source = props(delivery)["KinesisStreamSourceConfiguration"]
+        assert source["KinesisStreamARN"] == {"Fn::GetAtt": [stream_id, "Arn"]}
+        assert "DeliveryStreamEncryptionConfigurationInput" not in props(delivery)
+    else:
+        assert not streams
+        assert props(delivery)["DeliveryStreamType"] == "DirectPut"
+        encryption = props(delivery)["DeliveryStreamEncryptionConfigurationInput"]
+        assert encryption["KeyType"] == "CUSTOMER_MANAGED_CMK" and "LakeKey" in json.dumps(encryption["KeyARN"])
     destination = props(delivery)["ExtendedS3DestinationConfiguration"]
     assert "LakeRawBucket" in str(destination["BucketARN"])
     assert destination["Prefix"] == DATA_PREFIX

@@ -66,7 +66,7 @@ def test_definition_has_no_placeholders_and_real_references(platform: Synthesize
 @pytest.mark.exam("3.2", "4.3")
 def test_control_8_jobs_use_the_platform_subnets_group_and_key(platform: Synthesized) -> None:
     _, definition = pipeline_definition(platform)
-    subnets = len(platform.config.network.interface_endpoints) and platform.config.network_az_count
+    subnets = platform.config.network_az_count
     for step in steps(definition).values():
         if step["Type"] not in ("Processing", "Training", "Tuning"):
             continue

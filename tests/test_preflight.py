@@ -28,7 +28,11 @@ ACCOUNT = "111122223333"
 TODAY = dt.date(2026, 3, 10)
 SANDBOX_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/mlops-sandbox-models/3"
 PRODUCTION_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/mlops-production-models/3"
-SANDBOX_ENDPOINTS = ("sagemaker.api", "sagemaker.runtime", "sagemaker.featurestore-runtime", "monitoring")
+
+
+def queried(config: PlatformConfig) -> list[str]:
+    """The endpoint services preflight asks about for ``config``, in its order (idle and serving)."""
+    return preflight.endpoint_services(config)
 
 
 @cache
@@ -595,22 +599,22 @@ ALL_THREE = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
 def test_the_first_az_with_a_default_subnet_offers_every_endpoint(stubbed: Any) -> None:
     ec2, stub = stubbed("ec2")
     zones(stub, ALL_THREE, default_subnets=["eu-west-1c", "eu-west-1b"])
-    services(stub, dict.fromkeys(SANDBOX_ENDPOINTS, ALL_THREE))
+    services(stub, dict.fromkeys(queried(profile()), ALL_THREE))
     url = fact("fn-getazs-default-subnets").url
     assert lines(preflight.check_azs_and_endpoints(ec2, target(profile()))) == [
         "ok      availability zones: the VPC will use eu-west-1b: the first of the AZs with a default subnet, as "
         f"Fn::GetAZs lists them at deploy time ({url}); deleting or adding default subnets changes the choice",
-        "ok      interface endpoint azs: all 4 services are offered in eu-west-1b",
+        "ok      interface endpoint azs: all 1 services are offered in eu-west-1b",
     ]
 
 
 def test_an_az_without_an_endpoint_service_is_missing_with_the_azs_to_pin(stubbed: Any) -> None:
     ec2, stub = stubbed("ec2")
     zones(stub, ALL_THREE, default_subnets=[])
-    offered: dict[str, list[str] | None] = dict.fromkeys(SANDBOX_ENDPOINTS, ALL_THREE)
+    serving = profile(inference__model_package_arn=SANDBOX_ARN)
+    offered: dict[str, list[str] | None] = dict.fromkeys(queried(serving), ALL_THREE)
     offered["sagemaker.featurestore-runtime"] = ["eu-west-1b", "eu-west-1c"]
     services(stub, offered)
-    serving = profile(inference__model_package_arn=SANDBOX_ARN)
     result = preflight.check_azs_and_endpoints(ec2, target(serving))
     assert result[0].detail.startswith("the VPC will use eu-west-1a, eu-west-1b: the first AZs of the region")
     assert result[1].line() == (
@@ -623,11 +627,24 @@ def test_an_az_without_an_endpoint_service_is_missing_with_the_azs_to_pin(stubbe
 def test_an_endpoint_service_the_region_lacks_is_missing(stubbed: Any) -> None:
     ec2, stub = stubbed("ec2")
     zones(stub, ALL_THREE, default_subnets=[])
-    offered: dict[str, list[str] | None] = dict.fromkeys(SANDBOX_ENDPOINTS, ALL_THREE)
-    offered["monitoring"] = None
+    offered: dict[str, list[str] | None] = dict.fromkeys(queried(profile()), ALL_THREE)
+    offered["sagemaker.featurestore-runtime"] = None
     services(stub, offered)
     result = preflight.check_azs_and_endpoints(ec2, target(profile()))
     assert result[1].status == "missing"
+    assert result[1].fix == (
+        "deploy to another region (the platform's code calls sagemaker.featurestore-runtime from the VPC)"
+    )
+
+
+def test_an_extra_endpoint_the_region_lacks_can_be_dropped(stubbed: Any) -> None:
+    ec2, stub = stubbed("ec2")
+    zones(stub, ALL_THREE, default_subnets=[])
+    extra = profile(network__interface_endpoints=["monitoring"])
+    offered: dict[str, list[str] | None] = dict.fromkeys(queried(extra), ALL_THREE)
+    offered["monitoring"] = None
+    services(stub, offered)
+    result = preflight.check_azs_and_endpoints(ec2, target(extra))
     assert result[1].fix == "remove monitoring from network.interface_endpoints, or deploy to another region"
 
 
@@ -643,8 +660,8 @@ def test_a_region_with_too_few_azs_is_missing(stubbed: Any) -> None:
 def test_pinned_azs_are_the_ones_checked(stubbed: Any) -> None:
     ec2, stub = stubbed("ec2")
     zones(stub, ALL_THREE)  # pinned: no default-subnet lookup
-    services(stub, {service: ["eu-west-1c"] for service in SANDBOX_ENDPOINTS})
     pinned = profile(region=REGION, network__availability_zones=["eu-west-1c", "eu-west-1b"])
+    services(stub, {service: ["eu-west-1c"] for service in queried(pinned)})
     result = preflight.check_azs_and_endpoints(ec2, target(pinned))
     assert result[0].line() == (
         "ok      availability zones: the VPC will use eu-west-1c: pinned by network.availability_zones"
@@ -700,7 +717,7 @@ def ready_account(stubbed: Any, processing_quota: int) -> FakeSession:
         else:
             vpcs(stub, 1)
             zones(stub, ALL_THREE, default_subnets=ALL_THREE)
-            services(stub, dict.fromkeys(SANDBOX_ENDPOINTS, ALL_THREE))
+            services(stub, dict.fromkeys(queried(profile()), ALL_THREE))
     return FakeSession(made)
 
 

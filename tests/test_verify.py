@@ -45,6 +45,19 @@ URL = "https://abc123.execute-api.eu-west-1.amazonaws.com/v1/predict"
 SAMPLE_KEY = f"training/verify/{RUN_ID}/credit_applications.csv"
 DAY_PREFIX = "streaming/events/year=2026/month=05/day=04/"
 SANDBOX = load_settings("sandbox")
+# The streaming tests with a Kinesis data stream in front of Firehose (production's choice; the sandbox
+# defaults to Firehose Direct PUT, tested apart).
+KINESIS = SANDBOX.model_copy(
+    update={
+        "data_lake": SANDBOX.data_lake.model_copy(
+            update={
+                "streaming": SANDBOX.data_lake.streaming.model_copy(
+                    update={"source": "kinesis", "shard_count": 1, "retention_hours": 24}
+                )
+            }
+        )
+    }
+)
 
 
 class FakeClock:
@@ -293,12 +306,29 @@ def delivered(fake: Fake, key: str, text: str, *, version: str = "v1") -> None:
     fake.add("s3", "get_object", {"Body": body(data), "VersionId": version}, {"Bucket": RAW, "Key": key})
 
 
+def test_direct_put_records_go_to_firehose_itself(fake: Fake) -> None:
+    assert SANDBOX.data_lake.streaming.source == "direct_put"
+    run = make_run(fake)
+    data_lake(fake)
+    record = {"source": "mlops-verify", "verify_id": MARKER, "sent_at": "2026-05-04T12:00:00Z"}
+    fake.add(
+        "firehose",
+        "put_record",
+        {"RecordId": "r1"},
+        {"DeliveryStreamName": DELIVERY, "Record": {"Data": (json.dumps(record) + "\n").encode()}},
+    )
+    key = f"{DAY_PREFIX}{DELIVERY}-1-2026-05-04-12-00-15-uuid"
+    delivered(fake, key, our_record())
+    verify.part_streaming(run)
+    assert lines(run)[-1].startswith(f"ok    0.0s  streaming: record {MARKER} delivered to s3://{RAW}/{key}")
+
+
 def our_record() -> str:
     return json.dumps({"source": "mlops-verify", "verify_id": MARKER}) + "\n"
 
 
 def test_streaming_record_lands_in_raw_and_cleanup_removes_that_object(fake: Fake) -> None:
-    run = make_run(fake)
+    run = make_run(fake, config=KINESIS)
     data_lake(fake)
     put_record(fake)
     empty_poll(fake)  # t=0: Firehose still buffering
@@ -320,7 +350,7 @@ def test_streaming_record_lands_in_raw_and_cleanup_removes_that_object(fake: Fak
 
 
 def test_streaming_keeps_an_object_that_holds_other_producers_records(fake: Fake) -> None:
-    run = make_run(fake)
+    run = make_run(fake, config=KINESIS)
     data_lake(fake)
     put_record(fake)
     key = f"{DAY_PREFIX}{DELIVERY}-1-2026-05-04-12-00-15-uuid"
@@ -332,7 +362,7 @@ def test_streaming_keeps_an_object_that_holds_other_producers_records(fake: Fake
 
 
 def test_streaming_skips_objects_without_the_record(fake: Fake) -> None:
-    run = make_run(fake)
+    run = make_run(fake, config=KINESIS)
     data_lake(fake)
     put_record(fake)
     fake.add("s3", "list_objects_v2", listing((f"{DAY_PREFIX}other", START)), {"Bucket": RAW, "Prefix": DAY_PREFIX})
@@ -354,7 +384,7 @@ def test_streaming_skips_objects_without_the_record(fake: Fake) -> None:
 
 
 def test_streaming_times_out_with_where_to_look(fake: Fake) -> None:
-    run = make_run(fake)
+    run = make_run(fake, config=KINESIS)
     data_lake(fake)
     put_record(fake)
     for _ in range(22):  # every 20 s for the buffer interval (300 s) plus 120 s, both ends included
@@ -369,7 +399,7 @@ def test_streaming_times_out_with_where_to_look(fake: Fake) -> None:
 
 
 def test_streaming_record_in_the_error_prefix_fails(fake: Fake) -> None:
-    run = make_run(fake)
+    run = make_run(fake, config=KINESIS)
     data_lake(fake)
     put_record(fake)
     fake.add("s3", "list_objects_v2", {}, {"Bucket": RAW, "Prefix": DAY_PREFIX})

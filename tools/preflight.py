@@ -779,6 +779,33 @@ def _endpoint_problems(
     return absent, {service: azs for service, azs in short.items() if azs}
 
 
+def serving_variant(config: PlatformConfig) -> PlatformConfig:
+    """The profile as it will be once it serves a model: serving adds AZs and interface endpoints."""
+    if config.inference.serving:
+        return config
+    example = f"arn:aws:sagemaker:{config.region or 'us-east-1'}:000000000000:model-package/example/1"
+    inference = config.inference.model_copy(update={"model_package_arn": example})
+    return config.model_copy(update={"inference": inference})
+
+
+def endpoint_services(config: PlatformConfig) -> list[str]:
+    """Every interface endpoint service the profile creates, now or once it serves, in the order queried."""
+    return sorted(set(config.interface_endpoints) | set(serving_variant(config).interface_endpoints))
+
+
+def _drop_or_move(config: PlatformConfig, services: list[str]) -> str:
+    """The fix for endpoint services a region lacks: an extra of the profile can go; one the platform's own
+    code calls (config.callers_in_vpc) needs another region."""
+    extras = [s for s in services if s in config.network.interface_endpoints]
+    needed = [s for s in services if s not in extras]
+    fixes = []
+    if extras:
+        fixes.append(f"remove {', '.join(extras)} from network.interface_endpoints")
+    if needed:
+        fixes.append(f"deploy to another region (the platform's code calls {', '.join(needed)} from the VPC)")
+    return "; ".join(fixes) if len(fixes) > 1 else (fixes[0] + (", or deploy to another region" if extras else ""))
+
+
 def check_azs_and_endpoints(ec2: Any, target: Target) -> list[Check]:
     config, region = target.config, target.region
     count = config.network_az_count
@@ -813,10 +840,11 @@ def check_azs_and_endpoints(ec2: Any, target: Target) -> list[Check]:
     chosen, how = _zone_plan(region_azs, with_default, count, pinned)
     results.append(ok(name, f"the VPC will use {', '.join(chosen)}: {how}"))
 
-    offered = {
-        service: endpoint_service_azs(ec2, f"com.amazonaws.{region}.{service}")
-        for service in config.network.interface_endpoints
+    serving = serving_variant(config)
+    every_offered = {
+        service: endpoint_service_azs(ec2, f"com.amazonaws.{region}.{service}") for service in endpoint_services(config)
     }
+    offered = {service: every_offered[service] for service in config.interface_endpoints}
     name = "interface endpoint azs"
     absent, short = _endpoint_problems(chosen, offered)
     everywhere = sorted(set(region_azs).intersection(*(zones for zones in offered.values() if zones is not None)))
@@ -825,7 +853,7 @@ def check_azs_and_endpoints(ec2: Any, target: Target) -> list[Check]:
             missing(
                 name,
                 f"{region} offers no interface endpoint for {', '.join(absent)} ({documented.url})",
-                f"remove {', '.join(absent)} from network.interface_endpoints, or deploy to another region",
+                _drop_or_move(config, absent),
             )
         )
     elif short:
@@ -834,8 +862,8 @@ def check_azs_and_endpoints(ec2: Any, target: Target) -> list[Check]:
             fix = f"pin them: region: {region} and network.availability_zones: [{', '.join(everywhere[:count])}]"
         else:
             fix = (
-                f"only {', '.join(everywhere) or 'no AZ'} of {region} offer(s) every endpoint service; drop the "
-                "missing ones from network.interface_endpoints or deploy to another region"
+                f"only {', '.join(everywhere) or 'no AZ'} of {region} offer(s) every endpoint service: "
+                + _drop_or_move(config, sorted(short))
             )
         results.append(missing(name, f"{gaps} ({documented.url})", fix))
     else:
@@ -844,7 +872,7 @@ def check_azs_and_endpoints(ec2: Any, target: Target) -> list[Check]:
     serving_count = config.network.az_count_for(serving=True)
     if not absent and serving_count > count and config.inference.in_vpc:
         later, _ = _zone_plan(region_azs, with_default, serving_count, pinned)
-        _, later_short = _endpoint_problems(later, offered)
+        _, later_short = _endpoint_problems(later, {s: every_offered[s] for s in serving.interface_endpoints})
         if len(later) < serving_count or later_short:
             results.append(
                 warn(

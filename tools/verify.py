@@ -182,6 +182,12 @@ def put_record(kinesis: Any, stream: str, data: bytes, partition_key: str) -> st
     return str(response["SequenceNumber"])
 
 
+def put_firehose_record(firehose: Any, delivery_stream: str, data: bytes) -> str:
+    """Direct PUT (data_lake.streaming.source: direct_put): producers write to Firehose itself."""
+    response = firehose.put_record(DeliveryStreamName=delivery_stream, Record={"Data": data})
+    return str(response["RecordId"])
+
+
 def new_objects(s3: Any, bucket: str, prefix: str, since: datetime) -> list[dict[str, Any]]:
     """Objects under ``prefix`` modified at or after ``since``, newest first."""
     found: list[dict[str, Any]] = []
@@ -532,16 +538,21 @@ def _foreign_lines(text: str) -> int:
 
 
 def check_streaming(run: Run) -> str:
-    stream = run.resource("DataLake", "StreamingStream", "AWS::Kinesis::Stream")
     raw = run.resource("DataLake", "LakeRawBucket", "AWS::S3::Bucket")
     marker = f"verify-{run.run_id}"
     sent = run.clock.now()
     record = {"source": VERIFY_SOURCE, "verify_id": marker, "sent_at": iso(sent)}
-    put_record(run.client("kinesis"), stream, (json.dumps(record) + "\n").encode(), marker)
-    retention = run.config.data_lake.streaming.retention_hours
-    run.left.append(
-        f"the test record {marker} on {stream}: Kinesis cannot delete records; it expires after {retention} h"
-    )
+    data = (json.dumps(record) + "\n").encode()
+    if run.config.data_lake.streaming.source == "kinesis":
+        stream = run.resource("DataLake", "StreamingStream", "AWS::Kinesis::Stream")
+        put_record(run.client("kinesis"), stream, data, marker)
+        retention = run.config.data_lake.streaming.retention_hours
+        run.left.append(
+            f"the test record {marker} on {stream}: Kinesis cannot delete records; it expires after {retention} h"
+        )
+    else:
+        stream = run.resource("DataLake", "StreamingDeliveryStream", "AWS::KinesisFirehose::DeliveryStream")
+        put_firehose_record(run.client("firehose"), stream, data)
     run.progress(f"record {marker} put on {stream}; waiting for Firehose")
     s3, since, seen = run.client("s3"), sent - CLOCK_SKEW, set()
     arrived = 0
