@@ -21,7 +21,7 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export SAGEMAKER_TELEMETRY_OPT_OUT := true
 
 .DEFAULT_GOAL := help
-.PHONY: help setup synth test lint typecheck unit bench preflight verify bootstrap diff deploy destroy docs pipeline train-local clean
+.PHONY: help setup synth test lint typecheck unit bench cost preflight verify bootstrap diff deploy destroy docs pipeline train-local clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-11s %s\n", $$1, $$2}'
@@ -88,7 +88,10 @@ test: lint typecheck unit ## The whole quality gate: lint, types, tests and comp
 bench: setup ## Wall time of cold synths, the ML script tests, the definition regeneration and the test run
 	$(PY) -m tools.bench
 
-docs: setup ## Regenerate the exam coverage report and the compliance register
+cost: setup ## Fixed monthly cost of each profile, idle and serving, from the synthesized templates and the price table
+	$(PY) -m tools.cost
+
+docs: setup ## Regenerate the exam coverage report, the compliance register and the README's cost table
 	$(PY) -m tools.reports --write
 
 train-local: setup ## Run the pipeline's step scripts on the sample data here (real training), print the metrics

@@ -6,10 +6,9 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from components.compliance import acknowledge, guard_exception
+from components.dead_letters import dead_letter_queue
 from components.encryption import allow_service, platform_key
 from components.exam import demonstrates
 
@@ -67,14 +66,13 @@ class AlertsTopic(Construct):
             )
         # Notifications that cannot be delivered (an EventBridge target or the email subscription failing)
         # wait here for 14 days instead of vanishing.
-        self.dead_letters = sqs.Queue(
+        self.dead_letters = dead_letter_queue(
             self,
             "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
+            key=self.key,
+            holds="the platform's notifications",
             removal_policy=removal_policy,
+            also_acknowledge=["AwsSolutions-SQS3"],
         )
         stack = cdk.Stack.of(self)
         self.dead_letters.add_to_resource_policy(
@@ -94,18 +92,6 @@ class AlertsTopic(Construct):
             service="sns.amazonaws.com",
             actions=["kms:Decrypt", "kms:GenerateDataKey*"],
             source_account_condition=False,
-        )
-        acknowledge(
-            self.dead_letters,
-            ["Serverless-SQSRedrivePolicy", "AwsSolutions-SQS3"],
-            "This queue is itself the dead-letter queue of the platform's notifications; undeliverable "
-            "messages end here for inspection.",
-        )
-        guard_exception(
-            self.dead_letters,
-            "sqs_dlq_check",
-            "This queue is itself the dead-letter queue of the platform's notifications; a dead-letter queue of "
-            "a dead-letter queue would only move the same messages again.",
         )
         self.topic.add_subscription(subscriptions.EmailSubscription(email, dead_letter_queue=self.dead_letters))
         demonstrates(self.topic, ["4.2"], "One encrypted channel for cost, alarm and pipeline notifications.")

@@ -15,10 +15,10 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from components.compliance import acknowledge, guard_exception, skip_checkov
+from components.dead_letters import dead_letter_queue
 from components.encryption import allow_logs, platform_key
 from components.log_groups import encrypted_log_group
 from components.network import IsolatedNetwork
@@ -59,25 +59,8 @@ class VpcFunction(Construct):
             removal_policy=removal_policy,
         )
         allow_logs(self.key)
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-            removal_policy=removal_policy,
-        )
-        acknowledge(
-            self.dead_letters,
-            "Serverless-SQSRedrivePolicy",
-            "This queue is itself the function's dead-letter queue; failed events end here for inspection.",
-        )
-        guard_exception(
-            self.dead_letters,
-            "sqs_dlq_check",
-            "This queue is itself the function's dead-letter queue; a dead-letter queue of a dead-letter queue "
-            "would only move the same messages again.",
+        self.dead_letters = dead_letter_queue(
+            self, "DeadLetterQueue", key=self.key, holds="the function", removal_policy=removal_policy
         )
         logs = encrypted_log_group(
             self, "Logs", key=self.key, retention_days=log_retention_days, removal_policy=removal_policy

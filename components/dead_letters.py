@@ -1,0 +1,40 @@
+"""The one way the platform makes a dead-letter queue (control 38): KMS-encrypted, TLS-only, 14 days."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from components.compliance import acknowledge, guard_exception
+
+
+def dead_letter_queue(
+    scope: Construct,
+    construct_id: str,
+    *,
+    key: kms.IKey,
+    holds: str,
+    removal_policy: cdk.RemovalPolicy,
+    also_acknowledge: Sequence[str] = (),
+) -> sqs.Queue:
+    """A queue where what could not be delivered (``holds``) waits 14 days for inspection. A dead-letter queue
+    has no dead-letter queue of its own, which the rule packs and Control Tower would otherwise ask for."""
+    queue = sqs.Queue(
+        scope,
+        construct_id,
+        encryption=sqs.QueueEncryption.KMS,
+        encryption_master_key=key,
+        enforce_ssl=True,
+        retention_period=cdk.Duration.days(14),
+        removal_policy=removal_policy,
+    )
+    reason = f"This queue is itself the dead-letter queue of {holds}; undeliverable messages end here for inspection."
+    acknowledge(queue, ["Serverless-SQSRedrivePolicy", *also_acknowledge], reason)
+    guard_exception(
+        queue, "sqs_dlq_check", f"{reason} A dead-letter queue of a dead-letter queue would only move them again."
+    )
+    return queue
