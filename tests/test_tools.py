@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import boto3
-import pytest
 from botocore.stub import Stubber
 
-from config import load_settings
+from tools.cost import fixed_costs, prices, total
 from tools.platform import Synthesized
-from tools.summary import endpoint_monthly_cost, validation_failures
+from tools.summary import cost_summary, endpoint_monthly_cost, validation_failures
 from tools.teardown import _context, delete_model_packages
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,9 +18,24 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_endpoint_cost_is_read_from_the_templates(platform: Synthesized) -> None:
     templates = [platform.template(stack_id) for stack_id in platform.stacks]
-    serving = platform.config.network_az_count != platform.config.network.az_count
-    assert endpoint_monthly_cost(templates) == platform.config.network.monthly_endpoint_cost_usd(serving=serving)
-    assert endpoint_monthly_cost(templates) > 0
+    endpoint_azs = sum(
+        len(r["Properties"]["SubnetIds"])
+        for t in templates
+        for r in t["Resources"].values()
+        if r["Type"] == "AWS::EC2::VPCEndpoint" and r["Properties"].get("VpcEndpointType") == "Interface"
+    )
+    per_az_month = prices().monthly("interface_endpoint_az_hour")
+    assert endpoint_monthly_cost(templates) == round(endpoint_azs * per_az_month, 2)
+
+
+def test_synth_summary_prints_each_fixed_cost_and_the_total(platform: Synthesized) -> None:
+    templates = [platform.template(stack_id) for stack_id in platform.stacks]
+    lines = fixed_costs(templates)
+    summary = cost_summary(templates)
+    assert len(summary) == len(lines) + 2
+    for line, printed in zip(lines, summary[1:], strict=False):
+        assert line.kind in printed and f"{line.monthly_usd:,.2f}" in printed
+    assert summary[-1].split()[0] == "total" and summary[-1].endswith(f"{total(lines):,.2f}")
 
 
 def test_validation_report_failures_are_found(tmp_path: Path) -> None:
@@ -48,14 +62,6 @@ def test_validation_report_failures_are_found(tmp_path: Path) -> None:
 
 def test_teardown_reads_the_makefile_context() -> None:
     assert _context(["-c", "profile=production", "-c", "config="]) == {"profile": "production", "config": ""}
-
-
-@pytest.mark.parametrize("profile", ["sandbox", "production"])
-def test_readme_states_each_profiles_endpoint_cost(profile: str) -> None:
-    network = load_settings(profile).network
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for serving in (False, True):
-        assert f"USD {network.monthly_endpoint_cost_usd(serving=serving):.2f}" in readme, (profile, serving)
 
 
 def test_sandbox_teardown_empties_the_model_registry_first() -> None:

@@ -1,12 +1,14 @@
 """Generated documents, rebuilt from the synthesized templates and the test suite, never by hand.
 
-    python -m tools.reports --write   # rewrite docs/EXAM_COVERAGE.md and docs/COMPLIANCE_REGISTER.md
-    python -m tools.reports --check   # exit 1 if either is out of date (a test runs this)
+    python -m tools.reports --write   # rewrite docs/EXAM_COVERAGE.md, docs/COMPLIANCE_REGISTER.md, README's cost table
+    python -m tools.reports --check   # exit 1 if any is out of date (a test runs this)
 
 EXAM_COVERAGE.md: every task statement of the exam guide with the resources (from the ``MlaC01``
 metadata that components record) and the tests (``@pytest.mark.exam``) that demonstrate it, and the gaps.
 COMPLIANCE_REGISTER.md: every cdk-nag acknowledgment, checkov skip, Control Tower (cfn-guard) exception and
 cfn-lint ignore, with its reason.
+README.md: only the fixed-cost table between ``<!-- cost:begin -->`` and ``<!-- cost:end -->`` (tools.cost); the
+rest of the file is written by hand and kept as it is.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from components.compliance import GUARD_METADATA
 from components.exam import METADATA_KEY
 from config.settings import exam_tasks
+from tools.cost import README, readme_with_costs
 from tools.platform import BUILDS, Synthesized, synthesize_build
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,6 +166,7 @@ def documents(built: dict[str, Synthesized]) -> dict[Path, str]:
     return {
         DOCS / "EXAM_COVERAGE.md": coverage_report(built),
         DOCS / "COMPLIANCE_REGISTER.md": compliance_register(built),
+        README: readme_with_costs(built, README),  # the README with only its cost block regenerated
     }
 
 

@@ -1,4 +1,4 @@
-"""Print what `make synth` produced: stacks, resources per stack, protection, compliance, endpoint cost."""
+"""Print what `make synth` produced: stacks, resources per stack, protection, fixed monthly cost, compliance."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from config.settings import interface_endpoint_catalog
+from tools.cost import fixed_costs, prices, total
 
 
 def _stacks(outdir: Path) -> list[tuple[str, dict[str, object], Path]]:
@@ -24,16 +24,19 @@ def _stacks(outdir: Path) -> list[tuple[str, dict[str, object], Path]]:
 
 
 def endpoint_monthly_cost(templates: list[dict[str, object]]) -> float:
-    """Interface endpoints x their subnets (one per AZ) x the catalog's monthly price."""
-    catalog = interface_endpoint_catalog()
-    per_az_month = catalog["hourly_usd_per_az"] * catalog["hours_per_month"]
-    endpoint_azs = 0
-    for template in templates:
-        for resource in template.get("Resources", {}).values():  # type: ignore[attr-defined]
-            props = resource.get("Properties", {})
-            if resource["Type"] == "AWS::EC2::VPCEndpoint" and props.get("VpcEndpointType") == "Interface":
-                endpoint_azs += len(props.get("SubnetIds", []))
-    return round(float(endpoint_azs * per_az_month), 2)
+    """Interface endpoints x their subnets (one per AZ) x the price table's monthly price (tools.cost)."""
+    lines = [line for line in fixed_costs(templates) if line.kind == "Interface VPC endpoints"]
+    return total(lines)
+
+
+def cost_summary(templates: list[dict[str, object]]) -> list[str]:
+    """The fixed monthly cost of what was synthesized, one line per kind (``make cost`` has both states)."""
+    table = prices()
+    lines = fixed_costs(templates)
+    out = [f"fixed monthly cost ({table.region} list prices of {table.read_on}; usage is extra):"]
+    out += [f"  {line.kind:<50} {line.quantity:>7.4g}  USD {line.monthly_usd:>9,.2f}" for line in lines]
+    out.append(f"  {'total':<50} {'':>7}  USD {total(lines):>9,.2f}")
+    return out
 
 
 def main(argv: list[str]) -> int:
@@ -50,7 +53,7 @@ def main(argv: list[str]) -> int:
         counts = Counter(r["Type"] for r in template.get("Resources", {}).values())
         protected = "on" if props.get("terminationProtection") else "off"
         print(f"{name:<28} {sum(counts.values()):>9}  {protected}")
-    print(f"interface endpoints, fixed monthly cost: about USD {endpoint_monthly_cost(templates):.2f}")
+    print("\n".join(cost_summary(templates)))
     # The CDK CLI exits 0 even when a validation plugin fails, so the report decides.
     failures = validation_failures(outdir)
     for plugin, rule, where in failures:
