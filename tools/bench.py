@@ -33,7 +33,9 @@ def main() -> int:
     for profile in ("sandbox", "production"):
         shutil.rmtree(ROOT / "cdk.out", ignore_errors=True)
         seconds = timed(["npx", "--no-install", "cdk", "synth", "--quiet", "-c", f"profile={profile}"], env=env)
-        rows.append((f"cold `cdk synth` of all stacks, {profile} (nag + CFN validation on)", seconds, 20.0))
+        rows.append(
+            (f"cold `cdk synth` of all stacks, {profile} (nag, Control Tower, CFN validation on)", seconds, 40.0)
+        )
     commands = [
         (
             "step scripts in-process on the sample (tests/test_pipeline_scripts.py)",
@@ -41,11 +43,17 @@ def main() -> int:
             30.0,
         ),
         (
+            "step scripts in their images' Python and libraries (tests/test_container_parity.py)",
+            [sys.executable, "-m", "pytest", "-q", "tests/test_container_parity.py"],
+            30.0,
+        ),
+        ("fixed monthly cost of 4 builds from their templates (make cost)", [sys.executable, "-m", "tools.cost"], 30.0),
+        (
             "6 pipeline definitions regenerated (python -m pipelines.definition --check)",
             [sys.executable, "-m", "pipelines.definition", "--check"],
             30.0,
         ),
-        ("test run (pytest: 9 builds, every gate)", [sys.executable, "-m", "pytest", "-q"], 90.0),
+        ("test run (pytest: 9 builds, every gate)", [sys.executable, "-m", "pytest", "-q"], 60.0),
     ]
     rows += [(label, timed(command, env=env), target) for label, command, target in commands]
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
