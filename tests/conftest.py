@@ -86,6 +86,11 @@ class Gates:
     control_tower: Gate
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that read the background gates' results run last, so the gates overlap the rest of the suite."""
+    items.sort(key=lambda item: "gates" in getattr(item, "fixturenames", ()))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _start_gates_early(request: pytest.FixtureRequest) -> None:
     """When any collected test needs the gates, start them before the first test, so they overlap the suite."""

@@ -38,25 +38,22 @@ def test_nag_pack_has_zero_unacknowledged_findings(
     assert not findings
 
 
-def acknowledgments(scope: cdk.Stage) -> list[tuple[str, str, str]]:
+def acknowledgments(platform: Synthesized) -> list[tuple[str, str, str]]:
     """(construct path, rule id, reason) of every rule-pack acknowledgment in the tree.
 
     aws-cdk-lib acknowledges a few of its own CloudFormation-validation findings (``CloudFormation-Validate::``);
     those are the library's, not ours.
     """
-    found = []
-    for construct in scope.node.find_all():
-        for entry in construct.node.metadata:
-            if entry.type == ACK_METADATA:
-                for key, reason in dict(entry.data).items():
-                    if key.startswith("CloudFormation-Validate::"):
-                        continue
-                    found.append((construct.node.path, key.removeprefix("Annotation::"), reason))
-    return found
+    return [
+        (path, key.removeprefix("Annotation::"), reason)
+        for path, data in platform.metadata(ACK_METADATA)
+        for key, reason in dict(data).items()
+        if not key.startswith("CloudFormation-Validate::")
+    ]
 
 
 def test_every_acknowledgment_names_one_finding_on_one_construct(platform: Synthesized) -> None:
-    found = acknowledgments(platform.stage)
+    found = acknowledgments(platform)
     assert found
     for path, rule, reason in found:
         construct = platform.stage.node.find_child(path.split("/", 1)[1].split("/")[0])
@@ -71,12 +68,7 @@ def test_no_acknowledgment_is_stale(tmp_path: Path, build: str) -> None:
     """With acknowledgments recorded but not applied, every one of them matches a finding the packs raise."""
     audited = synthesize_build(build, tmp_path, extra_context={AUDIT_CONTEXT: True})
     findings = nag_findings(audited.stage)
-    recorded = [
-        (c.node.path, m.data["rule"])
-        for c in audited.stage.node.find_all()
-        for m in c.node.metadata
-        if m.type == AUDIT_METADATA
-    ]
+    recorded = [(path, data["rule"]) for path, data in audited.metadata(AUDIT_METADATA)]
     assert recorded
     stale = [
         (path, rule)

@@ -108,14 +108,11 @@ def compliance_register(built: dict[str, Synthesized]) -> str:
     acks: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     skips: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)
     for profile, platform in built.items():
-        for construct in platform.stage.node.find_all():
-            path = construct.node.path.partition("/")[2]  # without the stage: the same construct in every build
-            for entry in construct.node.metadata:
-                if entry.type != "aws:cdk:acknowledged-rules":
-                    continue
-                for key, reason in dict(entry.data).items():
-                    if not key.startswith("CloudFormation-Validate::"):  # aws-cdk-lib's own
-                        acks[(path, key.removeprefix("Annotation::"), reason)].add(profile)
+        for construct_path, data in platform.metadata("aws:cdk:acknowledged-rules"):
+            path = construct_path.partition("/")[2]  # without the stage: the same construct in every build
+            for key, reason in dict(data).items():
+                if not key.startswith("CloudFormation-Validate::"):  # aws-cdk-lib's own
+                    acks[(path, key.removeprefix("Annotation::"), reason)].add(profile)
         for stack_id in platform.stacks:
             for logical, resource in platform.template(stack_id).get("Resources", {}).items():
                 metadata: dict[str, Any] = resource.get("Metadata", {})
