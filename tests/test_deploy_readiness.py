@@ -325,3 +325,29 @@ def test_spot_checkpoints_belong_to_one_execution() -> None:
         uri = json.dumps(arguments["CheckpointConfig"]["S3Uri"])
         assert "Execution.PipelineExecutionId" in uri, variant
         assert "DebugHookConfig" not in arguments, variant  # Debugger is closed to new customers
+
+
+# Cross-stack references are weak (Fn::GetStackOutput, resolved when the consumer deploys): the decision per
+# producer (facts: fn-getstackoutput-weak). Stateful producers are protected (termination protection,
+# retained resources), so their outputs do not change under a consumer; the two stateless producers are named
+# here with the README's redeploy rule (`make deploy FORCE=1` after replacing one of their resources).
+WEAK_REFERENCE_PRODUCERS = {
+    "DataLake": "stateful",
+    "Governance": "stateful",
+    "FeatureStore": "stateful",
+    "Network": "stateless: FORCE=1 after replacing a subnet, group or key",
+    "Inference": "stateless: the dashboard reads the function and API; FORCE=1 after replacing them",
+}
+
+
+def test_every_weak_reference_has_a_decided_producer(platform: Synthesized) -> None:
+    names = {platform.config.stack_name(stack_id): stack_id for stack_id in platform.stacks}
+    for consumer in platform.stacks:
+        text = platform.template_path(consumer).read_text()
+        for producer_name in set(re.findall(r'"Fn::GetStackOutput": \{\s*"StackName": "([^"]+)"', text)):
+            producer = names[producer_name]  # a stack of this stage, never another copy's
+            assert producer in WEAK_REFERENCE_PRODUCERS, (consumer, producer)
+            assert platform.stacks[producer] in platform.stacks[consumer].dependencies, (consumer, producer)
+            if WEAK_REFERENCE_PRODUCERS[producer] == "stateful":
+                assert platform.stacks[producer].termination_protection, producer
+    assert fact("fn-getstackoutput-weak").url
