@@ -73,11 +73,11 @@ synth: $(VENV)/.installed node_modules/.installed ## Synthesize every stack of P
 	$(CDK) synth --quiet $(CONTEXT)
 	$(PY) -m tools.summary cdk.out
 
-lint: setup ## ruff lint and format check
+lint: $(VENV)/.installed ## ruff lint and format check (needs only the main venv)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-typecheck: setup ## mypy over all code
+typecheck: $(VENV)/.installed ## mypy over all code (needs only the main venv)
 	$(VENV)/bin/mypy
 
 unit: setup image-envs ## pytest only (assertions, snapshots, cdk-nag, cfn-lint, checkov)

@@ -1,0 +1,75 @@
+"""The guard rails refuse what they exist to refuse (they are code too, and could silently stop working)."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_sns as sns
+
+from components.compliance import acknowledge, guard_exception, skip_checkov
+from components.ml_pipeline import render_definition
+from components.roles import ServiceRole
+from components.storage import SecureBucket
+from config import load_settings
+from stacks.network_stack import NetworkStack
+
+
+def stack() -> cdk.Stack:
+    return cdk.Stack(cdk.App(), "Probe")
+
+
+def test_an_acknowledgment_at_stack_scope_is_refused() -> None:
+    probe = stack()
+    with pytest.raises(ValueError, match="not on Probe"):
+        acknowledge(probe, "AwsSolutions-S1", "a long enough reason that still does not belong on a stack")
+
+
+@pytest.mark.parametrize("exception", [acknowledge, guard_exception, skip_checkov])
+def test_an_exception_without_a_specific_reason_is_refused(exception: object) -> None:
+    topic = sns.Topic(stack(), "Topic")
+    with pytest.raises(ValueError, match="specific reason"):
+        exception(topic, "AwsSolutions-SNS2", "not needed")  # type: ignore[operator]
+
+
+def test_a_data_bucket_without_kms_is_refused() -> None:
+    with pytest.raises(ValueError, match="only the access-log bucket"):
+        SecureBucket(
+            stack(),
+            "Data",
+            encryption_key=None,
+            access_logs_bucket=SecureBucket(
+                stack(),
+                "Logs",
+                encryption_key=None,
+                access_logs_bucket=None,
+                removal_policy=cdk.RemovalPolicy.DESTROY,
+                noncurrent_version_expiration_days=1,
+            ).bucket,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+            noncurrent_version_expiration_days=1,
+        )
+
+
+def test_a_trust_key_the_service_does_not_document_is_refused() -> None:
+    with pytest.raises(ValueError, match="does not document aws:SourceArn"):
+        ServiceRole(
+            stack(),
+            "Role",
+            service="cloudtrail.amazonaws.com",
+            description="CloudTrail delivery",
+            statements=[],
+            source_arn="arn:aws:cloudtrail:*:123456789012:trail/*",
+        )
+
+
+def test_a_principal_without_documented_trust_keys_is_refused() -> None:
+    with pytest.raises(KeyError, match=r"no entry in aws_facts\.yaml"):
+        ServiceRole(stack(), "Role", service="example.amazonaws.com", description="x", statements=[])
+
+
+def test_an_unreplaced_placeholder_fails_synth() -> None:
+    network = NetworkStack(
+        cdk.App(), "Network", config=load_settings("sandbox"), removal_policy=cdk.RemovalPolicy.DESTROY
+    ).network
+    with pytest.raises(ValueError, match="unreplaced value"):
+        render_definition(network, name="drift", network=network, replacements={}, defaults={})
