@@ -13,7 +13,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,26 +30,48 @@ PROFILES = ("sandbox", "production")
 SERVING = ("sandbox-serving", "production-serving")
 
 
-@pytest.fixture(scope="session")
-def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesized]:
-    """Every build of tools.platform.BUILDS, synthesized once for the whole session."""
-    return {name: synthesize_build(name, tmp_path_factory.mktemp(name)) for name in BUILDS}
+class LazyBuilds(Mapping[str, Synthesized]):
+    """Every build of tools.platform.BUILDS, each synthesized once, on first use: a test file that needs one
+    build does not pay for nine."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._factory = tmp_path_factory
+        self._built: dict[str, Synthesized] = {}
+
+    def __getitem__(self, name: str) -> Synthesized:
+        if name not in BUILDS:
+            raise KeyError(name)
+        if name not in self._built:
+            self._built[name] = synthesize_build(name, self._factory.mktemp(name))
+        return self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(BUILDS)
+
+    def __len__(self) -> int:
+        return len(BUILDS)
 
 
 @pytest.fixture(scope="session")
-def synthesized(builds: dict[str, Synthesized]) -> dict[str, Synthesized]:
+def builds(tmp_path_factory: pytest.TempPathFactory) -> Mapping[str, Synthesized]:
+    """Every build of tools.platform.BUILDS, synthesized once for the whole session, lazily."""
+    return LazyBuilds(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def synthesized(builds: Mapping[str, Synthesized]) -> dict[str, Synthesized]:
     """The two profiles as a user first deploys them (no approved model yet)."""
     return {name: builds[name] for name in PROFILES}
 
 
 @pytest.fixture(scope="session", params=list(BUILDS))
-def platform(request: pytest.FixtureRequest, builds: dict[str, Synthesized]) -> Synthesized:
+def platform(request: pytest.FixtureRequest, builds: Mapping[str, Synthesized]) -> Synthesized:
     """Each test that takes ``platform`` runs once per build: a control holds in every configuration."""
     return builds[request.param]
 
 
 @pytest.fixture(scope="session", params=SERVING)
-def serving(request: pytest.FixtureRequest, builds: dict[str, Synthesized]) -> Synthesized:
+def serving(request: pytest.FixtureRequest, builds: Mapping[str, Synthesized]) -> Synthesized:
     """Each profile serving an approved model package."""
     return builds[request.param]
 
@@ -99,7 +121,7 @@ def _start_gates_early(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(scope="session")
-def gates(builds: dict[str, Synthesized], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gates]:
+def gates(builds: Mapping[str, Synthesized], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gates]:
     """checkov, cfn-lint and the Control Tower rules start together, once, in the background, over every
     distinct template of every build (many stacks are identical across builds); the compliance tests
     collect their results while the rest of the suite runs on the other core."""
