@@ -80,7 +80,7 @@ lint: $(VENV)/.installed ## ruff lint and format check (needs only the main venv
 typecheck: $(VENV)/.installed ## mypy over all code (needs only the main venv)
 	$(VENV)/bin/mypy
 
-unit: setup image-envs ## pytest only (assertions, snapshots, cdk-nag, cfn-lint, checkov)
+unit: setup image-envs ## pytest only (assertions, snapshots, container parity, cdk-nag, Control Tower, cfn-lint, checkov)
 	$(VENV)/bin/pytest
 
 test: lint typecheck unit ## The whole quality gate: lint, types, tests and compliance, every build of both profiles
