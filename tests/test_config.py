@@ -180,7 +180,8 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> CliRuns:
     running = {}
     for name, context in CLI_RUNS.items():
         given = {"config": str(folder / BAD_VALUE)} if context.get("config") == BAD_VALUE else context
-        env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(given)}
+        # CDK_OUTDIR as the CLI sets it: a refused profile must leave no template behind.
+        env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(given), "CDK_OUTDIR": str(folder / name / "cdk.out")}
         running[name] = subprocess.Popen(
             [sys.executable, str(ROOT / "app.py")],
             cwd=ROOT,
@@ -226,4 +227,5 @@ def test_cli_bad_value_is_one_line_and_nonzero(cli: CliRuns) -> None:
     assert result.stderr.strip().splitlines() == [
         "error: bad.yaml: network.vpc_cidr: prefix length must be between /16 and /24 (VPC limits, room for subnets)"
     ]
-    assert not (folder / "cdk.out").exists()
+    outdir = folder / "bad-value" / "cdk.out"  # cdk.App makes the folder; a refused profile writes nothing in it
+    assert not outdir.exists() or not any(outdir.iterdir())
