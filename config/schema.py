@@ -1,0 +1,444 @@
+"""The profile schema: one frozen pydantic model per section, and :class:`PlatformConfig` over them.
+
+Field rules are the reusable types of :mod:`config.types`; the rules that compare fields are model
+validators of the section (or of :class:`PlatformConfig`, across sections) whose message starts with the
+field it blames, so the loader's one-line error always names one field.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from config.catalogs import interface_endpoint_catalog
+from config.facts import fact
+from config.types import (
+    AccountId,
+    AzCount,
+    BudgetThresholdPercent,
+    EmailAddress,
+    GlueCronSchedule,
+    InstanceType,
+    InterfaceEndpointNames,
+    LogRetentionDays,
+    ModelMonitorSchedule,
+    ModelPackageArn,
+    MonthlyUsd,
+    PrivateVpcCidr,
+    ProjectName,
+    RegionName,
+    ScheduleExpression,
+    SecondsUpToAnHour,
+    TagValue,
+    TrafficSharePercent,
+)
+
+
+def _documented_limit(fact_id: str) -> tuple[Any, str]:
+    """A limit AWS documents (config/data/aws_facts.yaml), with the page that says it, for error messages."""
+    found = fact(fact_id)
+    return found.value, found.url
+
+
+class _Model(BaseModel):
+    """Every section is frozen and rejects keys it does not know (a typo is an error)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NetworkConfig(_Model):
+    vpc_cidr: PrivateVpcCidr = Field(description="Literal private IPv4 CIDR of the VPC, /16 to /24.")
+    az_count: AzCount = Field(description="Availability Zones used while nothing is served (endpoints cost per AZ).")
+    serving_az_count: AzCount | None = Field(
+        default=None,
+        description="Availability Zones while an endpoint serves (SageMaker hosting in a VPC needs at least 2); "
+        "null: the same as az_count.",
+    )
+    availability_zones: tuple[str, ...] | None = Field(
+        default=None,
+        description="Pin the AZ names (needs `region`); otherwise the first AZs Fn::GetAZs returns at deploy time.",
+    )
+    subnet_mask: int = Field(ge=20, le=28, description="Prefix length of each isolated subnet.")
+    interface_endpoints: InterfaceEndpointNames = Field(
+        default=(),
+        description="Extra interface endpoints for your own workloads in the VPC. The platform adds, by itself, "
+        "exactly the endpoints its own functions and jobs call (PlatformConfig.interface_endpoints).",
+    )
+    flow_log_retention_days: LogRetentionDays
+
+    @model_validator(mode="after")
+    def _subnets_fit(self) -> NetworkConfig:
+        vpc_prefix = ipaddress.IPv4Network(self.vpc_cidr).prefixlen
+        most = self.az_count_for(serving=True)
+        if self.subnet_mask <= vpc_prefix or 2 ** (self.subnet_mask - vpc_prefix) < most:
+            raise ValueError(f"subnet_mask: /{self.subnet_mask} leaves no room for {most} subnet(s) in {self.vpc_cidr}")
+        if self.serving_az_count is not None and self.serving_az_count < self.az_count:
+            raise ValueError(
+                f"serving_az_count: {self.serving_az_count} is fewer than az_count ({self.az_count}); "
+                "serving adds AZs, it never removes them"
+            )
+        if self.availability_zones is not None:
+            if len(set(self.availability_zones)) != len(self.availability_zones):
+                raise ValueError("availability_zones: lists an AZ twice")
+            if len(self.availability_zones) < most:
+                raise ValueError(
+                    f"availability_zones: names {len(self.availability_zones)} AZ(s), the profile uses up to {most}"
+                )
+        return self
+
+    def az_count_for(self, *, serving: bool) -> int:
+        """AZs of the VPC: ``az_count`` while idle, ``serving_az_count`` (if larger) while an endpoint serves."""
+        if serving and self.serving_az_count is not None:
+            return max(self.az_count, self.serving_az_count)
+        return self.az_count
+
+
+class StreamingConfig(_Model):
+    """How events reach the raw zone (exam 1.1): through a Kinesis data stream, or Firehose Direct PUT."""
+
+    source: Literal["kinesis", "direct_put"] = Field(
+        description="kinesis: replay, several consumers, a fixed price per shard or stream; direct_put: producers "
+        "call Firehose, no fixed price, no replay."
+    )
+    stream_mode: Literal["provisioned", "on_demand"] = Field(
+        default="provisioned", description="Kinesis capacity mode (kinesis only)."
+    )
+    shard_count: int | None = Field(
+        default=None, ge=1, le=50, description="Provisioned Kinesis shards (~USD 11/shard-month; kinesis only)."
+    )
+    retention_hours: int = Field(default=24, ge=24, le=8760, description="Kinesis retention (kinesis only).")
+    buffer_interval_seconds: int = Field(ge=0, le=900)
+    buffer_size_mib: int = Field(ge=1, le=128)
+
+    @model_validator(mode="after")
+    def _mode_fits(self) -> StreamingConfig:
+        provisioned = self.source == "kinesis" and self.stream_mode == "provisioned"
+        if provisioned and self.shard_count is None:
+            raise ValueError("shard_count: a provisioned Kinesis stream needs a shard count")
+        if not provisioned and self.shard_count is not None:
+            raise ValueError("shard_count: only a provisioned Kinesis stream has shards")
+        return self
+
+
+class DataLakeConfig(_Model):
+    noncurrent_version_expiration_days: int = Field(ge=1, le=3650)
+    transition_to_infrequent_access_days: int = Field(ge=30, le=3650)
+    athena_bytes_scanned_cutoff_mb: int = Field(ge=10, description="Per-query scan limit (Athena minimum 10 MB).")
+    crawler_schedule: GlueCronSchedule | None = None
+    streaming: StreamingConfig
+
+
+class BudgetConfig(_Model):
+    monthly_limit_usd: MonthlyUsd
+    sagemaker_monthly_limit_usd: MonthlyUsd
+    actual_threshold_percent: BudgetThresholdPercent
+    forecast_threshold_percent: BudgetThresholdPercent
+
+    @model_validator(mode="after")
+    def _sagemaker_within_total(self) -> BudgetConfig:
+        if self.sagemaker_monthly_limit_usd > self.monthly_limit_usd:
+            raise ValueError("sagemaker_monthly_limit_usd: must not exceed monthly_limit_usd")
+        return self
+
+
+class GovernanceConfig(_Model):
+    trail_log_retention_days: LogRetentionDays
+    audit_object_lock_days: int = Field(ge=1, le=36500)
+    budget: BudgetConfig
+    cost_anomaly_detection: bool
+    anomaly_threshold_usd: float = Field(gt=0)
+    api_gateway_logging_role: bool = Field(
+        default=True,
+        description="Set the account's API Gateway CloudWatch Logs role (one per account and region); false "
+        "where the account's owner manages that setting.",
+    )
+
+
+class AutoscalingConfig(_Model):
+    target_invocations_per_instance: int = Field(ge=1, le=100_000)
+    scale_in_cooldown_seconds: SecondsUpToAnHour
+    scale_out_cooldown_seconds: SecondsUpToAnHour
+    business_hours_min_capacity: int | None = Field(
+        default=None, ge=1, le=100, description="Scheduled scaling: raise the floor on weekdays 08:00-18:00 UTC."
+    )
+
+
+class DeploymentConfig(_Model):
+    """How a new model reaches traffic: blue/green with canary or linear shifting and alarm rollback."""
+
+    traffic_routing: Literal["ALL_AT_ONCE", "CANARY", "LINEAR"]
+    step_percent: TrafficSharePercent = Field(description="Canary size, or the linear step, in % of capacity.")
+    wait_seconds: SecondsUpToAnHour = Field(description="Time between traffic shifts, watched by the alarms.")
+    termination_wait_seconds: SecondsUpToAnHour
+
+
+class InferenceConfig(_Model):
+    """Serving. ``model_package_arn: null`` is the first deploy: no approved model yet, so no endpoint."""
+
+    mode: Literal["realtime", "serverless", "async"] = Field(
+        description="realtime (the secure default); serverless (no VPC, no isolation, no capture: a trade-off); "
+        "async (queued requests, results in the lake, scales to zero)"
+    )
+    model_package_arn: ModelPackageArn | None = None
+    challenger_model_package_arn: ModelPackageArn | None = Field(
+        default=None, description="A/B test: a second variant."
+    )
+    challenger_weight_percent: TrafficSharePercent = 10
+    shadow_model_package_arn: ModelPackageArn | None = Field(
+        default=None, description="Shadow variant: mirrored traffic."
+    )
+    instance_type: InstanceType
+    min_capacity: int = Field(ge=0, le=100)
+    max_capacity: int = Field(ge=1, le=100)
+    data_capture_percent: int = Field(ge=0, le=100)
+    latency_alarm_ms: int = Field(ge=1, le=60_000, description="p99 model latency that raises the alarm.")
+    autoscaling: AutoscalingConfig
+    deployment: DeploymentConfig
+    serverless_memory_mb: int = Field(default=2048, ge=1024, le=6144, multiple_of=1024)
+    serverless_max_concurrency: int = Field(default=5, ge=1, le=200)
+    async_max_concurrent_invocations_per_instance: int = Field(default=4, ge=1, le=1000)
+    batch_transform: bool = Field(default=False, description="A batch-scoring pipeline for offline inference.")
+    api_throttle_rate_per_second: int = Field(ge=1, le=10_000)
+    api_throttle_burst: int = Field(ge=1, le=5_000)
+
+    @model_validator(mode="after")
+    def _capacity(self) -> InferenceConfig:
+        if self.min_capacity > self.max_capacity:
+            raise ValueError(f"min_capacity: {self.min_capacity} must not exceed max_capacity ({self.max_capacity})")
+        if self.min_capacity == 0 and self.mode != "async":
+            raise ValueError("min_capacity: only async endpoints scale to zero; realtime needs at least 1")
+        if self.mode == "serverless" and (self.challenger_model_package_arn or self.shadow_model_package_arn):
+            raise ValueError("mode: serverless endpoints take one variant (no challenger, no shadow)")
+        if self.challenger_model_package_arn and self.shadow_model_package_arn:
+            most, url = _documented_limit("shadow-variants-one-production-variant")
+            raise ValueError(
+                "shadow_model_package_arn: an endpoint with a shadow variant may have only "
+                f"{most} production variant, so no challenger at the same time ({url})"
+            )
+        return self
+
+    @property
+    def in_vpc(self) -> bool:
+        """Realtime and async endpoints run in the VPC; serverless endpoints cannot."""
+        return self.mode != "serverless"
+
+    @property
+    def serving(self) -> bool:
+        """Whether this deploy creates an endpoint (an approved model package is named)."""
+        return self.model_package_arn is not None
+
+
+class MlConfig(_Model):
+    """The training pipeline: instance sizes, the variant it runs, its gate and its triggers."""
+
+    processing_instance_type: InstanceType
+    training_instance_type: InstanceType
+    hyperparameter_tuning: bool = Field(description="Bayesian tuning (8 jobs) instead of one training job.")
+    managed_spot_training: bool = Field(description="Spot capacity with checkpointing: up to ~70% cheaper.")
+    auc_threshold: float = Field(ge=0.5, le=1.0, description="Register the model only at or above this AUC.")
+    retraining_schedule: ScheduleExpression | None = Field(
+        description="EventBridge Scheduler expression, or null for none."
+    )
+    retrain_on_new_data: bool = Field(description="Start the pipeline when an object lands under raw/training/.")
+
+    @property
+    def pipeline_variant(self) -> str:
+        """Which committed definition (pipelines/definitions/<variant>.json) the stack embeds."""
+        return ("tune" if self.hyperparameter_tuning else "train") + ("-spot" if self.managed_spot_training else "")
+
+
+class MonitoringConfig(_Model):
+    """Drift monitoring (works in every account) and the retraining loop it closes."""
+
+    drift_schedule: ScheduleExpression = Field(description="EventBridge Scheduler expression for the drift job.")
+    psi_threshold: float = Field(gt=0, le=5, description="Max feature PSI that raises the drift alarm.")
+    retrain_on_drift: bool = Field(description="The drift alarm's OK->ALARM transition starts the training pipeline.")
+    model_monitor: bool = Field(default=False, description="SageMaker Model Monitor schedules (accounts that have it).")
+    model_monitor_schedule: ModelMonitorSchedule = Field(
+        default="cron(0 * ? * * *)", description="Hourly or daily, as Model Monitor takes."
+    )
+
+
+FunctionName = Literal["invoke_endpoint", "drift_starter"]
+
+
+class FunctionsConfig(_Model):
+    """Lambda functions of the platform (lambdas/<name>/)."""
+
+    reserved_concurrency: dict[FunctionName, Annotated[int, Field(ge=1, le=1000)]] | None = Field(
+        default=None,
+        description="Reserved concurrency per function, or null for none: new accounts can have a concurrency "
+        "quota of 10 and Lambda keeps 100 unreserved, so a sandbox reserves nothing.",
+    )
+
+    def reserved_for(self, function: FunctionName) -> int | None:
+        return (self.reserved_concurrency or {}).get(function)
+
+
+class TagsConfig(_Model):
+    owner: TagValue
+    cost_center: TagValue
+
+
+Environment = Literal["sandbox", "staging", "production"]
+RemovalChoice = Literal["retain", "destroy"]
+
+
+class PlatformConfig(_Model):
+    project_name: ProjectName
+    environment: Environment
+    account: AccountId | None = None
+    region: RegionName | None = None
+    alert_email: EmailAddress
+    removal_policy: RemovalChoice = Field(
+        description="'destroy' is an explicit sandbox opt-in to clean teardown; production retains data."
+    )
+    log_retention_days: LogRetentionDays
+    tags: TagsConfig
+    network: NetworkConfig
+    data_lake: DataLakeConfig
+    governance: GovernanceConfig
+    inference: InferenceConfig
+    ml: MlConfig
+    monitoring: MonitoringConfig
+    functions: FunctionsConfig = FunctionsConfig()
+
+    @model_validator(mode="after")
+    def _where_aws_allows(self) -> PlatformConfig:
+        """Combinations across sections that AWS rejects at deploy time, refused here."""
+        serving_in_vpc = self.inference.serving and self.inference.in_vpc
+        if serving_in_vpc:
+            needed, url = _documented_limit("hosting-vpc-two-azs")
+            have = self.network.az_count_for(serving=True)
+            if have < needed:
+                field = "network.serving_az_count" if self.network.az_count < needed else "network.az_count"
+                raise ValueError(
+                    f"{field}: SageMaker hosting in a VPC needs subnets in at least {needed} AZs while "
+                    f"{self.inference.mode} serving ({have} configured; {url})"
+                )
+        uses_instances = (
+            self.inference.serving and self.inference.mode != "serverless"
+        ) or self.inference.batch_transform
+        if uses_instances:
+            from pipelines.definition import SERVING_INSTANCE_TYPES  # noqa: PLC0415 - data of the committed definitions
+
+            if self.inference.instance_type not in SERVING_INSTANCE_TYPES:
+                raise ValueError(
+                    f"inference.instance_type: {self.inference.instance_type!r} is not among the instance types the "
+                    f"training pipeline registers packages for ({', '.join(SERVING_INSTANCE_TYPES)}; "
+                    "pipelines/definition.py SERVING_INSTANCE_TYPES)"
+                )
+        zones = self.network.availability_zones
+        if zones is not None:
+            if self.region is None:
+                raise ValueError("network.availability_zones: pinned AZs need `region` set in the profile")
+            wrong = [z for z in zones if not re.fullmatch(re.escape(self.region) + r"[a-z]", z)]
+            if wrong:
+                raise ValueError(
+                    f"network.availability_zones: {wrong[0]!r} is not an AZ of {self.region} (like '{self.region}a')"
+                )
+        return self
+
+    @property
+    def callers_in_vpc(self) -> dict[str, tuple[str, ...]]:
+        """What runs in the VPC and calls an AWS API through an interface endpoint, with the boto3 clients it
+        uses (a test reads the code of each and fails when this table and the code disagree). Network-isolated
+        jobs (drift, Model Monitor, batch transform, models) call nothing; S3 goes through the gateway."""
+        inference = self.inference
+        callers: dict[str, tuple[str, ...]] = {"ingest_features.py": ("sagemaker-featurestore-runtime",)}
+        if inference.serving and inference.mode != "async":
+            callers["invoke_endpoint"] = ("sagemaker-runtime",)
+        if inference.serving and inference.mode != "serverless" and inference.data_capture_percent > 0:
+            callers["drift_starter"] = ("s3", "sagemaker")
+        return callers
+
+    @property
+    def interface_endpoints(self) -> tuple[str, ...]:
+        """The interface endpoints this deploy creates: those whose clients something in the VPC calls, and the
+        profile's extras (network.interface_endpoints). Nothing else: each costs per AZ-hour."""
+        catalog = interface_endpoint_catalog()["endpoints"]
+        called = {client for clients in self.callers_in_vpc.values() for client in clients}
+        needed = {name for name, entry in catalog.items() if called & set(entry.get("clients", []))}
+        return tuple(sorted(needed | set(self.network.interface_endpoints)))
+
+    def monthly_endpoint_cost_usd(self) -> float:
+        """Fixed monthly price of this deploy's interface endpoints (data processing extra)."""
+        catalog = interface_endpoint_catalog()
+        hourly = catalog["hourly_usd_per_az"] * catalog["hours_per_month"]
+        return round(float(len(self.interface_endpoints) * self.network_az_count * hourly), 2)
+
+    @property
+    def network_az_count(self) -> int:
+        """How many AZs this deploy's VPC spans (more while an endpoint serves, where the profile says so)."""
+        return self.network.az_count_for(serving=self.inference.serving and self.inference.in_vpc)
+
+    @model_validator(mode="after")
+    def _production_guarantees(self) -> PlatformConfig:
+        """What the production profile promises, refused at synth time rather than found in review."""
+        if self.environment != "production":
+            return self
+        rules = [
+            (self.removal_policy == "retain", "removal_policy", "production must be 'retain'"),
+            (self.network.az_count >= 2, "network.az_count", "production needs at least 2 AZs"),
+            (self.inference.min_capacity >= 2, "inference.min_capacity", "production needs at least 2 instances"),
+            (
+                self.inference.mode == "realtime",
+                "inference.mode",
+                "production serves realtime endpoints in the VPC (serverless has no VPC; async is a separate choice)",
+            ),
+            (
+                self.inference.deployment.traffic_routing != "ALL_AT_ONCE",
+                "inference.deployment.traffic_routing",
+                "production shifts traffic by CANARY or LINEAR with alarm rollback",
+            ),
+            (
+                self.inference.max_capacity > self.inference.min_capacity,
+                "inference.max_capacity",
+                "production needs max_capacity > min_capacity",
+            ),
+            (self.log_retention_days >= 365, "log_retention_days", "production keeps logs at least 365 days"),
+            (
+                self.governance.trail_log_retention_days >= 365,
+                "governance.trail_log_retention_days",
+                "production keeps logs at least 365 days",
+            ),
+            (
+                self.network.flow_log_retention_days >= 365,
+                "network.flow_log_retention_days",
+                "production keeps logs at least 365 days",
+            ),
+        ]
+        for ok, field, rule in rules:
+            if not ok:
+                raise ValueError(f"{field}: {rule}")
+        return self
+
+    @property
+    def stage_name(self) -> str:
+        """The cdk.Stage id, e.g. ``Sandbox``: names the stacks, never the logical ids inside them."""
+        return self.environment.capitalize()
+
+    def stack_name(self, stack_id: str) -> str:
+        """CloudFormation stack name: project and environment, so two copies can share an account."""
+        return f"{self.project_name}-{self.environment}-{stack_id}"
+
+    @property
+    def name_prefix(self) -> str:
+        """Prefix of the few physical names AWS requires (Glue, Athena, anomaly monitor)."""
+        return f"{self.project_name}-{self.environment}"
+
+    @property
+    def destroy_on_delete(self) -> bool:
+        return self.removal_policy == "destroy"
+
+    @property
+    def cost_allocation_tags(self) -> dict[str, str]:
+        return {
+            "project": self.project_name,
+            "environment": self.environment,
+            "owner": self.tags.owner,
+            "cost-center": self.tags.cost_center,
+        }
