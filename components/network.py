@@ -11,9 +11,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from components.exam import demonstrates
-from components.log_groups import encrypted_log_group
-from components.roles import ServiceRole
+from components.foundation.exam import demonstrates
+from components.foundation.log_groups import encrypted_log_group
+from components.foundation.roles import ServiceRole
 from config.settings import NetworkConfig, interface_endpoint_catalog
 
 # Layer archives of every ECR image pulled from inside the VPC are served from this AWS-owned bucket; pulls
@@ -28,8 +28,8 @@ def _endpoint_id(service: str) -> str:
 class IsolatedNetwork(Construct):
     """Isolated subnets only (no internet gateway, no NAT), reaching AWS through VPC endpoints.
 
-    Exposes ``vpc``, ``subnets`` (the isolated subnets), ``endpoint_security_group`` and
-    ``workload_security_group``, the group every SageMaker job, model and function of the platform joins.
+    Exposes ``vpc``, ``subnets`` (the isolated subnets), ``workload_subnet_ids``, ``endpoint_security_group``
+    and ``workload_security_group``, the group every SageMaker job, model and function of the platform joins.
     """
 
     def __init__(
@@ -114,6 +114,11 @@ class IsolatedNetwork(Construct):
                 )
             )
             self.interface_endpoints[service] = endpoint
+
+    @property
+    def workload_subnet_ids(self) -> list[str]:
+        """The isolated subnets' ids, for the ``VpcConfig`` of SageMaker jobs, models and pipeline definitions."""
+        return [subnet.subnet_id for subnet in self.vpc.select_subnets(subnet_type=self.subnets.subnet_type).subnets]
 
     def _add_flow_logs(
         self, config: NetworkConfig, key: kms.IKey, removal_policy: cdk.RemovalPolicy, stack: cdk.Stack

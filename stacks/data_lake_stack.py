@@ -7,9 +7,9 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
-from components.catalog import LakeCatalog
-from components.data_lake import DataLake
-from components.streaming import StreamingIngestion
+from components.data.catalog import LakeCatalog
+from components.data.lake import DataLake
+from components.data.streaming import StreamingIngestion
 from config.settings import PlatformConfig
 
 

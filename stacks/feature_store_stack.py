@@ -7,9 +7,9 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
-from components.catalog import LakeCatalog
-from components.data_lake import DataLake
-from components.feature_store import FeatureStore
+from components.data.catalog import LakeCatalog
+from components.data.feature_store import FeatureStore
+from components.data.lake import DataLake
 from config.settings import PlatformConfig
 
 

@@ -7,11 +7,11 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
-from components.account_settings import ApiGatewayLoggingRole
-from components.alerts import AlertsTopic
-from components.audit import AuditTrail
-from components.cost_controls import CostControls
-from components.data_lake import DataLake
+from components.data.lake import DataLake
+from components.governance.alerts import AlertsTopic
+from components.governance.api_gateway_account import ApiGatewayLoggingRole
+from components.governance.audit import AuditTrail
+from components.governance.costs import CostControls
 from config.settings import PlatformConfig
 
 

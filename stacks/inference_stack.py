@@ -9,17 +9,18 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from components.batch_scoring import BatchScoring
-from components.data_lake import DataLake
-from components.feature_store import load_schema
-from components.inference import ModelEndpoint
-from components.invocation_api import InvocationApi
-from components.model_deploy import ApprovalNotifications
+from components.data.feature_store import load_schema
+from components.data.lake import DataLake
+from components.ml.batch_scoring import BatchScoring
 from components.network import IsolatedNetwork
+from components.serving.api import InvocationApi
+from components.serving.approvals import ApprovalNotifications
+from components.serving.endpoint import ModelEndpoint
 from config.settings import PlatformConfig
 
 
@@ -33,7 +34,7 @@ class InferenceStack(cdk.Stack):
         network: IsolatedNetwork,
         lake: DataLake,
         alerts: sns.ITopic,
-        model_package_group_name: str,
+        model_package_group: sagemaker.CfnModelPackageGroup,
         removal_policy: cdk.RemovalPolicy,
         dead_letters: sqs.IQueue,
         **kwargs: Any,
@@ -44,7 +45,7 @@ class InferenceStack(cdk.Stack):
         self.approvals = ApprovalNotifications(
             self,
             "Approvals",
-            model_package_group_name=model_package_group_name,
+            model_package_group=model_package_group,
             topic=alerts,
             deploy_command=f"make deploy{profile} MODEL_PACKAGE_ARN=",
             dead_letters=dead_letters,
@@ -56,7 +57,7 @@ class InferenceStack(cdk.Stack):
                 "BatchScoring",
                 name_prefix=config.name_prefix,
                 instance_type=inference.instance_type,
-                model_package_group_name=model_package_group_name,
+                model_package_group=model_package_group,
                 network=network,
                 lake=lake,
             )
@@ -82,8 +83,7 @@ class InferenceStack(cdk.Stack):
                 "Invocation",
                 config=inference,
                 reserved_concurrency=config.functions.reserved_for("invoke_endpoint"),
-                endpoint_name=self.endpoint.endpoint_name,
-                endpoint_arn=self.endpoint.endpoint_arn,
+                endpoint=self.endpoint,
                 feature_count=len(features) - 3,
                 network=network,
                 log_retention_days=config.log_retention_days,

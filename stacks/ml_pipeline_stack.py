@@ -8,9 +8,9 @@ import aws_cdk as cdk
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from components.data_lake import DataLake
-from components.feature_store import FeatureStore
-from components.ml_pipeline import TrainingPipeline
+from components.data.feature_store import FeatureStore
+from components.data.lake import DataLake
+from components.ml.training import TrainingPipeline
 from components.network import IsolatedNetwork
 from config.settings import PlatformConfig
 
@@ -37,8 +37,7 @@ class MlPipelineStack(cdk.Stack):
             name_prefix=config.name_prefix,
             network=network,
             lake=lake,
-            feature_group_name=features.feature_group_name,
-            feature_group_arn=features.feature_group_arn,
+            features=features,
             dead_letters=dead_letters,
         )
         # The registry holds every approved model's lineage: kept in production (control 41).

@@ -9,13 +9,18 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from components.data_lake import DataLake
-from components.ml_pipeline import TrainingPipeline
-from components.model_monitor import ModelMonitor
-from components.monitoring import DriftMonitor, OperationsDashboard, PlatformNotifications
+from components.data.lake import DataLake
+from components.ml.batch_scoring import BatchScoring
+from components.ml.pipeline import SageMakerPipeline
+from components.ml.training import TrainingPipeline
+from components.monitoring.dashboard import OperationsDashboard
+from components.monitoring.drift import DriftMonitor
+from components.monitoring.model_monitor import ModelMonitor
+from components.monitoring.notifications import PlatformNotifications
 from components.network import IsolatedNetwork
+from components.serving.api import InvocationApi
+from components.serving.endpoint import ModelEndpoint
 from config.settings import PlatformConfig
-from stacks.inference_stack import InferenceStack
 
 
 class MonitoringStack(cdk.Stack):
@@ -29,16 +34,17 @@ class MonitoringStack(cdk.Stack):
         lake: DataLake,
         alerts: sns.ITopic,
         training: TrainingPipeline,
-        inference: InferenceStack,
+        endpoint: ModelEndpoint | None,
+        api: InvocationApi | None,
+        batch: BatchScoring | None,
         dead_letters: sqs.IQueue,
         removal_policy: cdk.RemovalPolicy,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        endpoint = inference.endpoint
-        pipelines = {training.pipeline_name: training.pipeline_arn}
-        if inference.batch:
-            pipelines[inference.batch.pipeline_name] = inference.batch.pipeline_arn
+        pipelines: list[SageMakerPipeline] = [training.built]
+        if batch:
+            pipelines.append(batch.built)
         # Drift needs captured traffic: an endpoint that serves, and not serverless (no data capture there).
         self.drift: DriftMonitor | None = None
         self.model_monitor: ModelMonitor | None = None
@@ -48,24 +54,24 @@ class MonitoringStack(cdk.Stack):
                 "Drift",
                 config=config.monitoring,
                 name_prefix=config.name_prefix,
-                endpoint_name=endpoint.endpoint_name,
+                endpoint=endpoint,
                 network=network,
                 lake=lake,
                 alerts=alerts,
-                training_pipeline_arn=training.pipeline_arn,
+                training=training,
                 dead_letters=dead_letters,
                 reserved_concurrency=config.functions.reserved_for("drift_starter"),
                 log_retention_days=config.log_retention_days,
                 removal_policy=removal_policy,
             )
-            pipelines[self.drift.pipeline_name] = self.drift.pipeline_arn
+            pipelines.append(self.drift.built)
             if config.monitoring.model_monitor:
                 self.model_monitor = ModelMonitor(
                     self,
                     "ModelMonitor",
                     config=config.monitoring,
                     name_prefix=config.name_prefix,
-                    endpoint_name=endpoint.endpoint_name,
+                    endpoint=endpoint,
                     instance_type=config.ml.processing_instance_type,
                     network=network,
                     lake=lake,
@@ -73,8 +79,8 @@ class MonitoringStack(cdk.Stack):
         self.notifications = PlatformNotifications(
             self,
             "Notifications",
-            pipeline_arns=list(pipelines.values()),
-            model_package_group_name=training.model_package_group_name,
+            pipelines=pipelines,
+            model_package_group=training.model_package_group,
             topic=alerts,
             dead_letters=dead_letters,
         )
@@ -82,10 +88,8 @@ class MonitoringStack(cdk.Stack):
             self,
             "Operations",
             name=f"{config.name_prefix}-operations",
-            endpoint_name=endpoint.endpoint_name if endpoint else None,
-            variants=[v.name for v in endpoint.variants] if endpoint else [],
-            pipeline_names=list(pipelines),
-            psi_threshold=config.monitoring.psi_threshold if self.drift else None,
-            function=inference.api.function if inference.api else None,
-            api=inference.api.api if inference.api else None,
+            endpoint=endpoint,
+            drift=self.drift,
+            api=api,
+            pipelines=pipelines,
         )

@@ -7,7 +7,7 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
-from components.encryption import allow_logs, platform_key
+from components.foundation.encryption import allow_logs, platform_key
 from components.network import IsolatedNetwork
 from config.settings import PlatformConfig
 

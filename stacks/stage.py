@@ -5,7 +5,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
-from components.compliance import CdkProviderExceptions
+from components.foundation.compliance import CdkProviderExceptions
 from config.settings import PlatformConfig
 from stacks.data_lake_stack import DataLakeStack
 from stacks.feature_store_stack import FeatureStoreStack
@@ -87,7 +87,7 @@ class PlatformStage(cdk.Stage):
             network=self.network.network,
             lake=self.data_lake.lake,
             alerts=self.governance.alerts.topic,
-            model_package_group_name=self.ml_pipeline.training.model_package_group_name,
+            model_package_group=self.ml_pipeline.training.model_package_group,
             dead_letters=self.governance.alerts.dead_letters,
             removal_policy=removal,
             description="ML platform inference: endpoint, invocation API, model-deploy path (MLA-C01 3.1, 3.2, 3.3)",
@@ -101,7 +101,9 @@ class PlatformStage(cdk.Stage):
             lake=self.data_lake.lake,
             alerts=self.governance.alerts.topic,
             training=self.ml_pipeline.training,
-            inference=self.inference,
+            endpoint=self.inference.endpoint,
+            api=self.inference.api,
+            batch=self.inference.batch,
             dead_letters=self.governance.alerts.dead_letters,
             removal_policy=removal,
             description="ML platform monitoring: drift job, retraining loop, alerts, dashboard (MLA-C01 4.1, 4.2)",

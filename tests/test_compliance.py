@@ -12,7 +12,7 @@ import aws_cdk as cdk
 import pytest
 from cdk_nag import NagPack
 
-from components.compliance import AUDIT_CONTEXT, AUDIT_METADATA
+from components.foundation.compliance import AUDIT_CONTEXT, AUDIT_METADATA
 from tests.conftest import Gates
 from tools.control_tower import Finding, parse_guard_output, unexplained
 from tools.control_tower import exceptions as guard_exceptions

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -217,7 +216,6 @@ def test_readme_block_replaces_only_the_text_between_the_markers() -> None:
 
 
 def test_session_builds_cost_consistently(builds: dict[str, Synthesized]) -> None:
-    started = time.perf_counter()
     costs = profile_costs(builds)
     for cost in costs:
         idle, serving = (builds[name] for name in PROFILES[cost.profile])
@@ -244,7 +242,6 @@ def test_session_builds_cost_consistently(builds: dict[str, Synthesized]) -> Non
     for cost in costs:
         for lines in (cost.idle, cost.serving):
             assert f"{total(lines):,.2f}" in text and f"USD {total(lines):,.2f}" in markdown
-    assert time.perf_counter() - started < 1.0
 
 
 def test_serverless_and_async_builds_run_no_instance_while_idle(builds: dict[str, Synthesized]) -> None:

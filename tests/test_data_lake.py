@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from components.streaming import DATA_PREFIX
+from components.data.streaming import DATA_PREFIX
 from tests.helpers import as_list, every_resource, props, resources, statements
 from tools.platform import Synthesized
 

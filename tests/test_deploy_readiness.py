@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.feature_store import OFFLINE_PREFIX
+from components.data.feature_store import OFFLINE_PREFIX
 from config import ConfigError
 from config.facts import FACTS_FILE, all_facts, fact
 from config.settings import FunctionName, parse_settings
@@ -40,7 +40,7 @@ def test_every_fact_the_code_cites_exists() -> None:
         for path in (ROOT / folder).rglob("*.py"):
             text = path.read_text(encoding="utf-8")
             cited |= set(re.findall(r'fact\("([a-z0-9-]+)"\)', text))
-            cited |= {c.rstrip(".,;") for c in re.findall(r"facts: ([a-z0-9-]+)", text)}
+            cited |= {c.rstrip(".,;") for c in re.findall(r"\bfacts: ([a-z0-9-]+)", text)}
     cited -= {"trust"}  # "facts: trust keys of ..." points at the trust section
     assert cited, "no citations found: the scan is broken"
     assert cited <= known, sorted(cited - known)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from components.monitoring import NAMESPACE as ALARMED_NAMESPACE
+from components.monitoring.drift import NAMESPACE as ALARMED_NAMESPACE
 from pipelines.data.generate import SAMPLE
 from pipelines.steps import drift, preprocess
 

@@ -6,10 +6,10 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_sns as sns
 
-from components.compliance import acknowledge, guard_exception, skip_checkov
-from components.ml_pipeline import render_definition
-from components.roles import ServiceRole
-from components.storage import SecureBucket
+from components.foundation.compliance import acknowledge, guard_exception, skip_checkov
+from components.foundation.roles import ServiceRole
+from components.foundation.storage import SecureBucket
+from components.ml.pipeline import render_definition
 from config import load_settings
 from stacks.network_stack import NetworkStack
 

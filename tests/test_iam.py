@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from components.compliance import CDK_PROVIDERS
+from components.foundation.compliance import CDK_PROVIDERS
 from config.facts import all_trust_keys, trust_keys
 from tests.helpers import as_list, every_resource, props, statements, this_account
 from tools.platform import Synthesized
 
 pytestmark = pytest.mark.exam("4.3")
 
-# Logical-id prefixes of the roles of CDK's own providers (see components.compliance.CDK_PROVIDERS).
+# Logical-id prefixes of the roles of CDK's own providers (see components.foundation.compliance.CDK_PROVIDERS).
 CDK_PROVIDER_ROLES = tuple(name.replace("::", "") + "Role" for name in CDK_PROVIDERS)
 
 

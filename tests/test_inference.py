@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from components.inference import CAPTURE_PREFIX
+from components.data.lake import CAPTURE_PREFIX
 from config.facts import fact
 from tests.helpers import as_list, props, resources, statements
 from tools.platform import Synthesized

@@ -5,7 +5,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 import pytest
 
-from components.exam import METADATA_KEY, demonstrates
+from components.foundation.exam import METADATA_KEY, demonstrates
 from config.settings import exam_tasks
 from tests.helpers import every_resource
 from tools.platform import Synthesized

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from components.feature_store import OFFLINE_PREFIX, load_schema
-from components.ml_pipeline import READY_MARKER
+from components.data.feature_store import OFFLINE_PREFIX, load_schema
+from components.data.lake import READY_MARKER
 from tests.helpers import as_list, every_resource, props, resources, statements
 from tools.platform import Synthesized
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from components.inference import CAPTURE_PREFIX
+from components.data.lake import CAPTURE_PREFIX
 from config.facts import fact
 from pipelines.definition import BASELINE_PREFIX
 from tests.helpers import props, resources, statements

@@ -4,7 +4,7 @@ Landing zones governed by Control Tower reject non-compliant resources at deploy
 PyPI package ``cdklabs.cdk-validator-cfnguard`` ships the cfn-guard binary and the Control Tower rule set;
 its own plugin runs them but has no per-resource exceptions (the rules read no suppression metadata). This
 module runs the same binary and rules, and drops exactly the findings a resource excuses with
-:func:`components.compliance.guard_exception` (one rule, one resource, a reason, listed in
+:func:`components.foundation.compliance.guard_exception` (one rule, one resource, a reason, listed in
 docs/COMPLIANCE_REGISTER.md). Everything else fails ``make synth`` and ``make test``.
 
 The binary and rules are unpacked once from the installed package into ``build/cfn-guard/<version>/``
@@ -29,7 +29,7 @@ from typing import Any
 import aws_cdk as cdk
 import jsii
 
-from components.compliance import GUARD_METADATA  # one name for the writer and the reader
+from components.foundation.compliance import GUARD_METADATA  # one name for the writer and the reader
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "build" / "cfn-guard"
@@ -191,7 +191,8 @@ class ControlTowerGuard:
             cdk.PolicyViolation(
                 rule_name=rule,
                 description=found[0].message or rule,
-                fix="Comply, or excuse this one resource with components.compliance.guard_exception and a reason.",
+                fix="Comply, or excuse this one resource with "
+                "components.foundation.compliance.guard_exception and a reason.",
                 violating_resources=[
                     cdk.PolicyViolatingResource(
                         resource_logical_id=f.logical_id,

@@ -68,7 +68,9 @@ LINKED_ACCOUNT_NO_TAGS = re.compile(r"linked account", re.IGNORECASE)
 
 # Model Monitor's availability change page (the schedules an account already has are the only sign of an
 # existing customer that an API shows); https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-availability-change.html
-MODEL_MONITOR_JOBS = 3  # components/model_monitor.py: data quality, model quality and bias, one instance each
+MODEL_MONITOR_JOBS = (
+    3  # components/monitoring/model_monitor.py: data quality, model quality and bias, one instance each
+)
 
 # --- Results -------------------------------------------------------------------------------------------------
 

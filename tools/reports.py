@@ -20,8 +20,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from components.compliance import GUARD_METADATA
-from components.exam import METADATA_KEY
+from components.foundation.compliance import GUARD_METADATA
+from components.foundation.exam import METADATA_KEY
 from config.settings import exam_tasks
 from tools.cost import README, readme_with_costs
 from tools.platform import BUILDS, Synthesized, synthesize_build

@@ -46,7 +46,7 @@ SAMPLE = ROOT / "pipelines" / "data" / "credit_applications.csv"
 
 PARTS = ("trail", "streaming", "catalog", "training", "serving", "observability")
 VERIFY_SOURCE = "mlops-verify"  # every test record carries it, so consumers can drop verify's data
-STREAM_PREFIX = "streaming/events/"  # components/streaming.py DATA_PREFIX, before its date partitions
+STREAM_PREFIX = "streaming/events/"  # components/data/streaming.py DATA_PREFIX, before its date partitions
 STREAM_ERROR_PREFIX = "streaming/errors/"
 TRAINING_VERIFY_PREFIX = "training/verify/"  # under training/: the only raw prefix the pipeline role reads
 # Serving sends the sample in REQUESTS requests of ROWS_PER_REQUEST rows. Enough rows that the drift job
@@ -642,7 +642,7 @@ def check_crawler(run: Run) -> str:
 
 
 def check_query(run: Run) -> str:
-    database = run.config.name_prefix.replace("-", "_") + "_lake"  # components/catalog.py
+    database = run.config.name_prefix.replace("-", "_") + "_lake"  # components/data/catalog.py
     workgroup = f"{run.config.name_prefix}-lake"
     tables = table_names(run.client("glue"), database)
     sql = f'SELECT COUNT(*) FROM "{database}"."{tables[0]}"' if tables else "SELECT 1"

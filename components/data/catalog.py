@@ -10,11 +10,11 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from components.compliance import acknowledge_wildcard
-from components.exam import demonstrates
-from components.roles import ServiceRole
+from components.foundation.compliance import acknowledge_wildcard
+from components.foundation.exam import demonstrates
+from components.foundation.roles import ServiceRole
 
-FEATURE_STORE_PREFIX = "feature-store"  # components.feature_store.OFFLINE_PREFIX, kept equal by a test
+FEATURE_STORE_PREFIX = "feature-store"  # components.data.feature_store.OFFLINE_PREFIX, kept equal by a test
 
 
 class LakeCatalog(Construct):

@@ -14,11 +14,11 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from components.compliance import acknowledge_wildcard
-from components.exam import demonstrates
-from components.roles import ServiceRole
+from components.foundation.compliance import acknowledge_wildcard
+from components.foundation.exam import demonstrates
+from components.foundation.roles import ServiceRole
 
-SCHEMA = Path(__file__).resolve().parent.parent / "pipelines" / "feature_schema.json"
+SCHEMA = Path(__file__).resolve().parents[2] / "pipelines" / "feature_schema.json"
 OFFLINE_PREFIX = "feature-store"
 
 

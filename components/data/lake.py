@@ -6,10 +6,19 @@ import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from components.encryption import allow_logs, platform_key
-from components.exam import demonstrates
-from components.storage import SecureBucket
+from components.foundation.encryption import allow_logs, platform_key
+from components.foundation.exam import demonstrates
+from components.foundation.storage import SecureBucket
 from config.settings import DataLakeConfig
+from pipelines import definition as placeholders
+
+# The lake's layout: where each producer writes and each consumer reads, in one place for every domain.
+TRAINING_PREFIX = "training/"  # in raw: the training data teams upload
+READY_MARKER = f"{TRAINING_PREFIX}_READY"  # in raw: one upload of this object = one training pipeline execution
+MODELS_PREFIX = "pipelines/models"  # in artifacts: model versions the training pipeline writes
+BASELINE_PREFIX = placeholders.BASELINE_PREFIX  # in artifacts: the latest training run's drift baseline
+CAPTURE_PREFIX = "data-capture"  # in artifacts: endpoint data capture, per endpoint, variant and hour
+ASYNC_PREFIX = "async"  # in artifacts: async inference requests, results and failures
 
 
 class DataLake(Construct):

@@ -19,10 +19,10 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from components.compliance import acknowledge, acknowledge_wildcard
-from components.exam import demonstrates
-from components.log_groups import encrypted_log_group
-from components.roles import ServiceRole
+from components.foundation.compliance import acknowledge, acknowledge_wildcard
+from components.foundation.exam import demonstrates
+from components.foundation.log_groups import encrypted_log_group
+from components.foundation.roles import ServiceRole
 from config.settings import StreamingConfig
 
 # Hive-style date partitions, so the crawler and Athena prune by day.

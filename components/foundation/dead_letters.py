@@ -9,7 +9,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from components.compliance import acknowledge, guard_exception
+from components.foundation.compliance import acknowledge, guard_exception
 
 
 def dead_letter_queue(

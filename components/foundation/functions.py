@@ -17,15 +17,15 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from components.compliance import acknowledge, guard_exception, skip_checkov
-from components.dead_letters import dead_letter_queue
-from components.encryption import allow_logs, platform_key
-from components.log_groups import encrypted_log_group
+from components.foundation.compliance import acknowledge, guard_exception, skip_checkov
+from components.foundation.dead_letters import dead_letter_queue
+from components.foundation.encryption import allow_logs, platform_key
+from components.foundation.log_groups import encrypted_log_group
+from components.foundation.roles import ServiceRole
 from components.network import IsolatedNetwork
-from components.roles import ServiceRole
 from config.facts import fact
 
-LAMBDAS = Path(__file__).resolve().parent.parent / "lambdas"
+LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 
 

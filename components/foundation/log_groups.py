@@ -7,7 +7,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from components.compliance import guard_exception
+from components.foundation.compliance import guard_exception
 
 CONTROL_TOWER_MINIMUM_DAYS = 365  # CT.CLOUDWATCH.PR.2: log groups retained at least a year
 

@@ -19,7 +19,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from components.compliance import acknowledge_wildcard, skip_checkov
+from components.foundation.compliance import acknowledge_wildcard, skip_checkov
 from config.facts import fact, trust_keys
 
 

@@ -7,7 +7,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from components.compliance import acknowledge, guard_exception, skip_checkov
+from components.foundation.compliance import acknowledge, guard_exception, skip_checkov
 
 _REPLICATION_REASON = (
     "Single-region platform: cross-region replication is a disaster-recovery choice a team makes "

@@ -13,7 +13,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
-from components.roles import ServiceRole
+from components.foundation.roles import ServiceRole
 
 SCHEDULE_GROUP = "default"  # CfnSchedule without GroupName lands in the account's default group
 

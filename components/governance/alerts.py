@@ -8,9 +8,9 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from components.dead_letters import dead_letter_queue
-from components.encryption import allow_service, platform_key
-from components.exam import demonstrates
+from components.foundation.dead_letters import dead_letter_queue
+from components.foundation.encryption import allow_service, platform_key
+from components.foundation.exam import demonstrates
 
 # Services that publish platform notifications, whether their KMS calls carry aws:SourceAccount, and the
 # condition their topic-policy statement uses (facts: sns-publisher-conditions): the account for Budgets and

@@ -14,9 +14,9 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from components.compliance import acknowledge_wildcard
-from components.exam import demonstrates
-from components.roles import ServiceRole
+from components.foundation.compliance import acknowledge_wildcard
+from components.foundation.exam import demonstrates
+from components.foundation.roles import ServiceRole
 from config.facts import fact
 
 

@@ -10,11 +10,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from components.encryption import allow_logs, platform_key
-from components.exam import demonstrates
-from components.log_groups import encrypted_log_group
-from components.roles import ServiceRole
-from components.storage import SecureBucket
+from components.foundation.encryption import allow_logs, platform_key
+from components.foundation.exam import demonstrates
+from components.foundation.log_groups import encrypted_log_group
+from components.foundation.roles import ServiceRole
+from components.foundation.storage import SecureBucket
 
 
 class AuditTrail(Construct):

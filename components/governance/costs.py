@@ -9,7 +9,7 @@ from aws_cdk import aws_ce as ce
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from components.exam import demonstrates
+from components.foundation.exam import demonstrates
 from config.settings import GovernanceConfig
 
 

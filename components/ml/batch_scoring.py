@@ -13,16 +13,17 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from components.compliance import acknowledge_wildcard
-from components.data_lake import DataLake
-from components.exam import demonstrates
-from components.ml_pipeline import render_definition
+from components.data.lake import MODELS_PREFIX, DataLake
+from components.foundation.exam import demonstrates
+from components.ml.pipeline import SageMakerPipeline
 from components.network import IsolatedNetwork
-from components.roles import ServiceRole
 from pipelines import definition as placeholders
 
 
 class BatchScoring(Construct):
+    """``pipeline`` (the batch-scoring pipeline) and ``role``: any approved version of ``model_package_group``
+    scores an S3 prefix under ``batch/``."""
+
     def __init__(
         self,
         scope: Construct,
@@ -30,24 +31,26 @@ class BatchScoring(Construct):
         *,
         name_prefix: str,
         instance_type: str,
-        model_package_group_name: str,
+        model_package_group: sagemaker.CfnModelPackageGroup,
         network: IsolatedNetwork,
         lake: DataLake,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        arn = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
-        self.pipeline_name = f"{name_prefix}-batch-scoring"
-        self.pipeline_arn = f"{arn}:pipeline/{self.pipeline_name}"
-        models, jobs = f"{arn}:model/*", f"{arn}:transform-job/*"
-        packages = f"{arn}:model-package/{model_package_group_name}/*"
+
+        def sagemaker_arn(resource: str, name: str) -> str:
+            return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
+
+        models, jobs = sagemaker_arn("model", "*"), sagemaker_arn("transform-job", "*")
+        packages = sagemaker_arn("model-package", f"{model_package_group.model_package_group_name}/*")
         batch = lake.artifacts.arn_for_objects("batch/*")
-        artifacts = lake.artifacts.arn_for_objects("pipelines/models/*")
-        self.role = ServiceRole(
+        artifacts = lake.artifacts.arn_for_objects(f"{MODELS_PREFIX}/*")
+        built = SageMakerPipeline(
             self,
-            "Role",
-            service="sagemaker.amazonaws.com",
-            description="Batch scoring: create a model from an approved package and run transform jobs",
+            name=f"{name_prefix}-batch-scoring",
+            definition=placeholders.BATCH,
+            description="Batch transform of an S3 prefix with an approved model package version",
+            role_description="Batch scoring: create a model from an approved package and run transform jobs",
             statements=[
                 iam.PolicyStatement(
                     sid="CreateModels",
@@ -82,45 +85,22 @@ class BatchScoring(Construct):
                     sid="ListArtifacts", actions=["s3:ListBucket"], resources=[lake.artifacts.bucket_arn]
                 ),
             ],
-        )
-        self.role.allow_sagemaker_runtime(key=lake.key, log_group_prefix="/aws/sagemaker/TransformJobs")
-        self.role.allow(
-            iam.PolicyStatement(
-                sid="PassOwnRoleToModels",
-                actions=["iam:PassRole"],
-                resources=[self.role.role.role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-            )
-        )
-        policy = self.role.policy
-        acknowledge_wildcard(policy, models, "Each execution creates a model named by SageMaker for that run.")
-        acknowledge_wildcard(policy, jobs, "SageMaker names each transform job per execution.")
-        acknowledge_wildcard(policy, packages, "Any approved version of this group may score; the caller names it.")
-        acknowledge_wildcard(policy, batch, "Inputs and per-execution outputs live under batch/ only.")
-        acknowledge_wildcard(
-            policy, artifacts, "Model versions are written by the training pipeline under pipelines/models/."
-        )
-        self.role.allow_vpc_network_interfaces(
-            "batch transform containers", also="PutMetricData is fenced by namespace."
-        )
-        body = render_definition(
-            self,
-            name=placeholders.BATCH,
+            lake=lake,
             network=network,
-            replacements={
-                placeholders.ROLE: self.role.role.role_arn,
-                placeholders.KEY: lake.key.key_arn,
-                placeholders.ARTIFACTS: lake.artifacts.bucket_name,
+            log_group_prefix="/aws/sagemaker/TransformJobs",
+            pass_role_sid="PassOwnRoleToModels",
+            wildcards={
+                models: "Each execution creates a model named by SageMaker for that run.",
+                jobs: "SageMaker names each transform job per execution.",
+                packages: "Any approved version of this group may score; the caller names it.",
+                batch: "Inputs and per-execution outputs live under batch/ only.",
+                artifacts: "Model versions are written by the training pipeline under pipelines/models/.",
             },
+            vpc_who="batch transform containers",
+            vpc_also="PutMetricData is fenced by namespace.",
             defaults={"TransformInstanceType": instance_type},
         )
-        self.pipeline = sagemaker.CfnPipeline(
-            self,
-            "Pipeline",
-            pipeline_name=self.pipeline_name,
-            role_arn=self.role.role.role_arn,
-            pipeline_description="Batch transform of an S3 prefix with an approved model package version",
-            pipeline_definition={"PipelineDefinitionBody": body},
-        )
-        self.pipeline.node.add_dependency(self.role.policy)
+        self.built = built
+        self.role, self.pipeline = built.role, built.pipeline
+        self.pipeline_name, self.pipeline_arn = built.name, built.arn
         demonstrates(self.pipeline, ["3.1", "3.3"], "Batch transform: offline scoring without a standing endpoint.")

@@ -1,9 +1,9 @@
 """The SageMaker training pipeline, its model registry and its triggers (controls 8, 18, 19; exam 2.2,
 2.3, 3.3).
 
-The pipeline definition is the committed JSON that ``pipelines.definition`` generated with the SageMaker
-Python SDK; here its placeholders become CloudFormation references (role, key, buckets, subnets,
-security group, code assets, the region's image accounts), so synth never imports the SDK.
+The pipeline definition is the committed JSON ``pipelines/definitions/<variant>.json`` (the profile picks
+train or tune, on demand or spot); ``components.ml.pipeline.SageMakerPipeline`` turns its placeholders into
+CloudFormation references, so synth never imports the SDK.
 """
 
 from __future__ import annotations
@@ -26,20 +26,16 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from components.compliance import acknowledge_wildcard
-from components.data_lake import DataLake
-from components.exam import demonstrates
+from components.data.feature_store import FeatureStore
+from components.data.lake import BASELINE_PREFIX, READY_MARKER, TRAINING_PREFIX, DataLake
+from components.foundation.exam import demonstrates
+from components.foundation.triggers import pipeline_rule, pipeline_schedule
+from components.ml.pipeline import SageMakerPipeline, code_listing, processing_code
 from components.network import IsolatedNetwork
-from components.roles import ServiceRole
-from components.triggers import pipeline_rule, pipeline_schedule
-from config.settings import DATA_DIR, MlConfig
+from config.settings import MlConfig
 from pipelines import definition as placeholders
 
-PIPELINES = Path(__file__).resolve().parent.parent / "pipelines"
-STEPS = PIPELINES / "steps"
-TRAINING_PREFIX = "training/"
-READY_MARKER = f"{TRAINING_PREFIX}_READY"  # one upload of this object = one pipeline execution
-IMAGES_MAPPING = "SageMakerImageAccounts"
+STEPS = Path(__file__).resolve().parents[2] / "pipelines" / "steps"
 
 
 @jsii.implements(cdk.ILocalBundling)
@@ -59,82 +55,9 @@ class _TrainingSourceBundle:
         return True
 
 
-def image_accounts() -> dict[str, dict[str, str]]:
-    """Region -> {framework: ECR account} from the committed table (config/data/sagemaker_images.json)."""
-    table = json.loads((DATA_DIR / "sagemaker_images.json").read_text())
-    regions = sorted(set(table["xgboost"]["registries"]) & set(table["sklearn"]["registries"]))
-    return {region: {name: table[name]["registries"][region] for name in ("xgboost", "sklearn")} for region in regions}
-
-
-def code_listing(code: list[assets.Asset]) -> iam.PolicyStatement:
-    """Processing jobs download every input, their code included, as an ``S3Prefix``: SageMaker lists the
-    prefix before it reads (facts: processing-input-needs-list-bucket), so the role may list the CDK asset
-    bucket, for exactly these keys."""
-    # Every file asset of a stack lives in the stack's one asset bucket (the CDK bootstrap's).
-    return iam.PolicyStatement(
-        sid="ListStepCode",
-        actions=["s3:ListBucket"],
-        resources=[code[0].bucket.bucket_arn],
-        conditions={"StringEquals": {"s3:prefix": sorted({a.s3_object_key for a in code})}},
-    )
-
-
-def render_definition(
-    scope: Construct, *, name: str, network: IsolatedNetwork, replacements: dict[str, str], defaults: dict[str, Any]
-) -> str:
-    """The committed definition ``pipelines/definitions/<name>.json`` with every placeholder replaced by its
-    CloudFormation reference, as a JSON string with tokens (CDK turns it into an ``Fn::Join``).
-
-    Subnets and the security group come from ``network``; image accounts from a per-region mapping; the
-    region from the stack; parameter defaults from the profile. An unreplaced placeholder stops synth.
-    """
-    stack = cdk.Stack.of(scope)
-    path = PIPELINES / "definitions" / f"{name}.json"
-    text = path.read_text()
-    table = json.loads((DATA_DIR / "sagemaker_images.json").read_text())
-    every = dict(replacements)
-    mapping: cdk.CfnMapping | None = None
-    for framework in ("xgboost", "sklearn"):
-        entry = table[framework]
-        image = f"{entry['repository']}:{entry['tag']}"
-        region = placeholders.REGION
-        placeholder = f"{entry['registries'][region]}.dkr.ecr.{region}.amazonaws.com/{image}"
-        if placeholder not in text:
-            continue  # a mapping nothing reads is a template warning
-        mapping = mapping or cdk.CfnMapping(scope, IMAGES_MAPPING, mapping=image_accounts())
-        every[placeholder] = (
-            f"{mapping.find_in_map(stack.region, framework)}.dkr.ecr.{stack.region}.{stack.url_suffix}/{image}"
-        )
-    every[json.dumps(placeholders.REGION)] = f'"{stack.region}"'
-    subnets = [
-        subnet.subnet_id for subnet in network.vpc.select_subnets(subnet_type=network.subnets.subnet_type).subnets
-    ]
-    group = network.workload_security_group.security_group_id
-
-    def substitute(value: Any) -> Any:
-        if value == [placeholders.SUBNET]:
-            return subnets
-        if value == [placeholders.SECURITY_GROUP]:
-            return [group]
-        if isinstance(value, list):
-            return [substitute(v) for v in value]
-        if isinstance(value, dict):
-            if value.get("Name") in defaults and "DefaultValue" in value:
-                return {**value, "DefaultValue": defaults[value["Name"]]}
-            return {k: substitute(v) for k, v in value.items()}
-        if isinstance(value, str):
-            for old in sorted(every, key=len, reverse=True):
-                value = value.replace(old, every[old])
-            if "placeholder" in value:
-                raise ValueError(f"pipeline definition {name}: unreplaced value {value!r}")
-        return value
-
-    return str(stack.to_json_string(substitute(json.loads(text))))
-
-
 class TrainingPipeline(Construct):
-    """``pipeline`` (AWS::SageMaker::Pipeline), ``model_package_group``, ``role`` (the pipeline's own),
-    optional ``schedule`` and ``new_data_rule``."""
+    """``pipeline`` (AWS::SageMaker::Pipeline), ``model_package_group`` (the registry), ``role`` (the pipeline's
+    own), optional ``schedule`` and ``new_data_rule``; ``pipeline_name``/``pipeline_arn`` for triggers."""
 
     def __init__(
         self,
@@ -145,15 +68,11 @@ class TrainingPipeline(Construct):
         name_prefix: str,
         network: IsolatedNetwork,
         lake: DataLake,
-        feature_group_name: str,
-        feature_group_arn: str,
+        features: FeatureStore,
         dead_letters: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        arn = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
-        self.pipeline_name = f"{name_prefix}-training"
-        self.pipeline_arn = f"{arn}:pipeline/{self.pipeline_name}"
         group_name = f"{name_prefix}-models"
         self.model_package_group_name = group_name
 
@@ -175,6 +94,7 @@ class TrainingPipeline(Construct):
                 output_type=cdk.BundlingOutput.SINGLE_FILE,
             ),
         )
+        code = [*scripts.values(), source]
 
         self.model_package_group = sagemaker.CfnModelPackageGroup(
             self,
@@ -188,62 +108,21 @@ class TrainingPipeline(Construct):
             "The model registry: versions with metrics, deployed only after manual approval.",
         )
 
-        self.role = self._role(
-            stack=stack,
-            arn=arn,
-            lake=lake,
-            group_name=group_name,
-            feature_group_arn=feature_group_arn,
-            code=[*scripts.values(), source],
-        )
-        body = self._definition(
-            stack=stack,
-            config=config,
-            lake=lake,
-            network=network,
-            feature_group_name=feature_group_name,
-            group_name=group_name,
-            scripts=scripts,
-            source=source,
-        )
-        self.pipeline = sagemaker.CfnPipeline(
-            self,
-            "Pipeline",
-            pipeline_name=self.pipeline_name,
-            role_arn=self.role.role.role_arn,
-            pipeline_description="Preprocess, bias report, feature ingestion, train or tune, evaluate, "
-            "gate on AUC, register for approval",
-            pipeline_definition={"PipelineDefinitionBody": body},
-        )
-        self.pipeline.node.add_dependency(self.role.policy, self.model_package_group)
-        demonstrates(
-            self.pipeline,
-            ["1.2", "1.3", "2.2", "2.3", "3.3"],
-            "SageMaker Pipelines orchestrates preparation, bias checks, training, evaluation and registration.",
-        )
-        self.schedule = self._schedule(config, dead_letters) if config.retraining_schedule else None
-        self.new_data_rule = self._new_data_rule(lake, dead_letters) if config.retrain_on_new_data else None
+        def sagemaker_arn(resource: str, name: str) -> str:
+            return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
 
-    def _role(
-        self,
-        *,
-        stack: cdk.Stack,
-        arn: str,
-        lake: DataLake,
-        group_name: str,
-        feature_group_arn: str,
-        code: list[assets.Asset],
-    ) -> ServiceRole:
-        jobs = [f"{arn}:processing-job/*", f"{arn}:training-job/*", f"{arn}:hyper-parameter-tuning-job/*"]
-        packages = f"{arn}:model-package/{group_name}/*"
+        jobs = [sagemaker_arn(kind, "*") for kind in ("processing-job", "training-job", "hyper-parameter-tuning-job")]
+        packages = sagemaker_arn("model-package", f"{group_name}/*")
         artifacts = lake.artifacts.arn_for_objects("pipelines/*")
-        baseline = lake.artifacts.arn_for_objects(f"{placeholders.BASELINE_PREFIX}/*")
+        baseline = lake.artifacts.arn_for_objects(f"{BASELINE_PREFIX}/*")
         training_data = lake.raw.arn_for_objects(f"{TRAINING_PREFIX}*")
-        role = ServiceRole(
+        built = SageMakerPipeline(
             self,
-            "Role",
-            service="sagemaker.amazonaws.com",
-            description="Training pipeline: runs its jobs in the VPC, reads training data, writes artifacts, "
+            name=f"{name_prefix}-training",
+            definition=config.pipeline_variant,
+            description="Preprocess, bias report, feature ingestion, train or tune, evaluate, "
+            "gate on AUC, register for approval",
+            role_description="Training pipeline: runs its jobs in the VPC, reads training data, writes artifacts, "
             "registers models",
             statements=[
                 iam.PolicyStatement(
@@ -265,7 +144,7 @@ class TrainingPipeline(Construct):
                 ),
                 iam.PolicyStatement(
                     sid="RegisterModels",
-                    resources=[f"{arn}:model-package-group/{group_name}", packages],
+                    resources=[sagemaker_arn("model-package-group", group_name), packages],
                     actions=[
                         "sagemaker:CreateModelPackage",
                         "sagemaker:DescribeModelPackage",
@@ -275,7 +154,7 @@ class TrainingPipeline(Construct):
                 ),
                 iam.PolicyStatement(
                     sid="IngestFeatures",
-                    resources=[feature_group_arn],
+                    resources=[features.feature_group_arn],
                     actions=["sagemaker:PutRecord", "sagemaker:DescribeFeatureGroup"],
                 ),
                 iam.PolicyStatement(sid="ReadTrainingData", actions=["s3:GetObject"], resources=[training_data]),
@@ -296,57 +175,23 @@ class TrainingPipeline(Construct):
                 ),
                 code_listing(code),
             ],
-        )
-        role.allow_sagemaker_runtime(key=lake.key, log_group_prefix="/aws/sagemaker/")
-        role.allow(
-            iam.PolicyStatement(
-                sid="PassOwnRoleToJobs",
-                actions=["iam:PassRole"],
-                resources=[role.role.role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-            )
-        )
-        policy = role.policy
-        for job in jobs:
-            acknowledge_wildcard(policy, job, "SageMaker names each job per execution; the pipeline creates them.")
-        acknowledge_wildcard(
-            policy, packages, "Model package versions are numbered by the registry, in this group only."
-        )
-        acknowledge_wildcard(policy, artifacts, "Pipeline outputs are written per execution under pipelines/ only.")
-        acknowledge_wildcard(policy, baseline, "Each run refreshes the drift baseline under monitoring/baseline/.")
-        acknowledge_wildcard(policy, training_data, "Training reads every object a team uploads under training/.")
-        role.allow_vpc_network_interfaces("the pipeline's jobs", also="PutMetricData is fenced by its namespace.")
-        demonstrates(
-            role.role, ["4.3"], "A role for the training pipeline only, separate from endpoint and monitor roles."
-        )
-        return role
-
-    def _definition(
-        self,
-        *,
-        stack: cdk.Stack,
-        config: MlConfig,
-        lake: DataLake,
-        network: IsolatedNetwork,
-        feature_group_name: str,
-        group_name: str,
-        scripts: dict[str, assets.Asset],
-        source: assets.Asset,
-    ) -> str:
-        code_dir = "/opt/ml/processing/input/code/"
-        return render_definition(
-            self,
-            name=config.pipeline_variant,
+            lake=lake,
             network=network,
+            log_group_prefix="/aws/sagemaker/",
+            wildcards={
+                **{job: "SageMaker names each job per execution; the pipeline creates them." for job in jobs},
+                packages: "Model package versions are numbered by the registry, in this group only.",
+                artifacts: "Pipeline outputs are written per execution under pipelines/ only.",
+                baseline: "Each run refreshes the drift baseline under monitoring/baseline/.",
+                training_data: "Training reads every object a team uploads under training/.",
+            },
+            vpc_who="the pipeline's jobs",
+            vpc_also="PutMetricData is fenced by its namespace.",
             replacements={
-                placeholders.ROLE: self.role.role.role_arn,
-                placeholders.KEY: lake.key.key_arn,
                 json.dumps(placeholders.TRAINING_SOURCE): json.dumps(source.s3_object_url),
-                **{f"s3://{placeholders.CODE}/{name}": asset.s3_object_url for name, asset in scripts.items()},
-                **{code_dir + name: code_dir + asset.s3_object_key for name, asset in scripts.items()},
-                placeholders.ARTIFACTS: lake.artifacts.bucket_name,
+                **processing_code(scripts),
                 placeholders.RAW: lake.raw.bucket_name,
-                placeholders.FEATURE_GROUP: feature_group_name,
+                placeholders.FEATURE_GROUP: features.feature_group_name,
                 placeholders.MODEL_PACKAGE_GROUP: group_name,
             },
             defaults={
@@ -354,7 +199,21 @@ class TrainingPipeline(Construct):
                 "TrainingInstanceType": config.training_instance_type,
                 "AucThreshold": config.auc_threshold,
             },
+            depends_on=[self.model_package_group],
         )
+        self.built = built
+        self.role, self.pipeline = built.role, built.pipeline
+        self.pipeline_name, self.pipeline_arn = built.name, built.arn
+        demonstrates(
+            self.role.role, ["4.3"], "A role for the training pipeline only, separate from endpoint and monitor roles."
+        )
+        demonstrates(
+            self.pipeline,
+            ["1.2", "1.3", "2.2", "2.3", "3.3"],
+            "SageMaker Pipelines orchestrates preparation, bias checks, training, evaluation and registration.",
+        )
+        self.schedule = self._schedule(config, dead_letters) if config.retraining_schedule else None
+        self.new_data_rule = self._new_data_rule(lake, dead_letters) if config.retrain_on_new_data else None
 
     def _schedule(self, config: MlConfig, dead_letters: sqs.IQueue) -> scheduler.CfnSchedule:
         schedule = pipeline_schedule(

@@ -8,7 +8,7 @@ Feature attributions are a training-time report instead (exam 4.1 "SageMaker Cla
 bias report step and the bias monitor).
 
 Model Monitor is closed to new customers (2026), so the platform's default is the drift job in
-``components.monitoring``; ``monitoring.model_monitor: true`` adds these. Analyzer and Clarify images come
+``components.monitoring.drift``; ``monitoring.model_monitor: true`` adds these. Analyzer and Clarify images come
 from the committed per-region table (config/data/sagemaker_images.json); no SDK call at synth.
 
 Baselines: data and model quality compare against ``constraints.json`` and ``statistics.json`` under
@@ -18,7 +18,6 @@ quality and bias need ground truth labels under ``monitoring/ground-truth/``.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -26,31 +25,19 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as assets
 from constructs import Construct
 
-from components.compliance import acknowledge_wildcard
-from components.data_lake import DataLake
-from components.exam import demonstrates
-from components.inference import CAPTURE_PREFIX
+from components.data.lake import CAPTURE_PREFIX, DataLake
+from components.foundation.compliance import acknowledge_wildcard
+from components.foundation.exam import demonstrates
+from components.foundation.roles import ServiceRole
+from components.ml.images import image_accounts, image_table
 from components.network import IsolatedNetwork
-from components.roles import ServiceRole
-from config.settings import DATA_DIR, MonitoringConfig
+from components.serving.endpoint import ModelEndpoint
+from config.settings import MonitoringConfig
 
-CONFIGS = Path(__file__).resolve().parent.parent / "monitoring"
+CONFIGS = Path(__file__).resolve().parents[2] / "monitoring"
 PREFIX = "monitoring/model-monitor"
 GROUND_TRUTH = "monitoring/ground-truth"
 TYPES = ("DataQuality", "ModelQuality", "ModelBias")
-
-
-def monitor_image_accounts() -> dict[str, dict[str, str]]:
-    """Region -> {image: account} for the regions that have both Model Monitor and Clarify."""
-    table = json.loads((DATA_DIR / "sagemaker_images.json").read_text())
-    regions = sorted(set(table["model-monitor"]["registries"]) & set(table["clarify"]["registries"]))
-    return {
-        region: {
-            "analyzer": table["model-monitor"]["registries"][region],
-            "clarify": table["clarify"]["registries"][region],
-        }
-        for region in regions
-    }
 
 
 class ModelMonitor(Construct):
@@ -63,15 +50,18 @@ class ModelMonitor(Construct):
         *,
         config: MonitoringConfig,
         name_prefix: str,
-        endpoint_name: str,
+        endpoint: ModelEndpoint,
         instance_type: str,
         network: IsolatedNetwork,
         lake: DataLake,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        table = json.loads((DATA_DIR / "sagemaker_images.json").read_text())
-        mapping = cdk.CfnMapping(self, "ImageAccounts", mapping=monitor_image_accounts())
+        endpoint_name = endpoint.endpoint_name
+        table = image_table()
+        mapping = cdk.CfnMapping(
+            self, "ImageAccounts", mapping=image_accounts({"analyzer": "model-monitor", "clarify": "clarify"})
+        )
         registry = f"dkr.ecr.{stack.region}.{stack.url_suffix}"
         analyzer = f"{mapping.find_in_map(stack.region, 'analyzer')}.{registry}/{table['model-monitor']['repository']}"
         clarify = (
@@ -120,9 +110,7 @@ class ModelMonitor(Construct):
             "EnableInterContainerTrafficEncryption": True,
             "VpcConfig": {
                 "SecurityGroupIds": [network.workload_security_group.security_group_id],
-                "Subnets": [
-                    s.subnet_id for s in network.vpc.select_subnets(subnet_type=network.subnets.subnet_type).subnets
-                ],
+                "Subnets": network.workload_subnet_ids,
             },
         }
         resources = {

@@ -9,19 +9,21 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from components.compliance import acknowledge, guard_exception, skip_checkov
-from components.exam import demonstrates
-from components.functions import VpcFunction
-from components.log_groups import encrypted_log_group
+from components.foundation.compliance import acknowledge, guard_exception, skip_checkov
+from components.foundation.exam import demonstrates
+from components.foundation.functions import VpcFunction
+from components.foundation.log_groups import encrypted_log_group
 from components.network import IsolatedNetwork
+from components.serving.endpoint import ModelEndpoint
 from config.settings import InferenceConfig
 
 STAGE = "v1"
 
 
 class InvocationApi(Construct):
-    """``POST /predict`` with CSV rows returns default probabilities. Callers sign requests (SigV4) with an
-    IAM identity allowed ``execute-api:Invoke`` on ``api.arn_for_execute_api``."""
+    """``POST /predict`` with CSV rows returns default probabilities from ``endpoint``. Callers sign requests
+    (SigV4) with an IAM identity allowed ``execute-api:Invoke`` on ``api.arn_for_execute_api``. Exposes ``api``,
+    ``function`` and ``handler`` (the VpcFunction)."""
 
     def __init__(
         self,
@@ -30,8 +32,7 @@ class InvocationApi(Construct):
         *,
         config: InferenceConfig,
         reserved_concurrency: int | None,
-        endpoint_name: str,
-        endpoint_arn: str,
+        endpoint: ModelEndpoint,
         feature_count: int,
         network: IsolatedNetwork,
         log_retention_days: int,
@@ -47,10 +48,10 @@ class InvocationApi(Construct):
             network=network,
             statements=[
                 iam.PolicyStatement(
-                    sid="InvokeTheEndpoint", actions=["sagemaker:InvokeEndpoint"], resources=[endpoint_arn]
+                    sid="InvokeTheEndpoint", actions=["sagemaker:InvokeEndpoint"], resources=[endpoint.endpoint_arn]
                 )
             ],
-            environment={"ENDPOINT_NAME": endpoint_name, "FEATURE_COUNT": str(feature_count)},
+            environment={"ENDPOINT_NAME": endpoint.endpoint_name, "FEATURE_COUNT": str(feature_count)},
             reserved_concurrency=reserved_concurrency,
             log_retention_days=log_retention_days,
             removal_policy=removal_policy,

@@ -1,23 +1,26 @@
 """The model-deploy path: a package approved in the registry tells the team exactly how to serve it
-(exam 3.3). Deploying stays a reviewed `cdk deploy` with the package named; the CI/CD stack automates it."""
+(exam 3.3). Deploying stays a reviewed `make deploy MODEL_PACKAGE_ARN=...` with the package named."""
 
 from __future__ import annotations
 
+from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from components.exam import demonstrates
-from components.triggers import notification_rule
+from components.foundation.exam import demonstrates
+from components.foundation.triggers import notification_rule
 
 
 class ApprovalNotifications(Construct):
+    """``rule``: an approved package of ``model_package_group`` announces, on ``topic``, the command that serves it."""
+
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        model_package_group_name: str,
+        model_package_group: sagemaker.CfnModelPackageGroup,
         topic: sns.ITopic,
         deploy_command: str,
         dead_letters: sqs.IQueue,
@@ -30,7 +33,10 @@ class ApprovalNotifications(Construct):
             event_pattern={
                 "source": ["aws.sagemaker"],
                 "detail-type": ["SageMaker Model Package State Change"],
-                "detail": {"ModelPackageGroupName": [model_package_group_name], "ModelApprovalStatus": ["Approved"]},
+                "detail": {
+                    "ModelPackageGroupName": [model_package_group.model_package_group_name],
+                    "ModelApprovalStatus": ["Approved"],
+                },
             },
             topic=topic,
             dead_letters=dead_letters,

@@ -16,27 +16,28 @@ Modes (``inference.mode``):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from components.compliance import acknowledge_wildcard, skip_checkov
-from components.data_lake import DataLake
-from components.encryption import platform_key
-from components.exam import demonstrates
+from components.data.lake import ASYNC_PREFIX, CAPTURE_PREFIX, MODELS_PREFIX, DataLake
+from components.foundation.compliance import acknowledge_wildcard, skip_checkov
+from components.foundation.encryption import platform_key
+from components.foundation.exam import demonstrates
+from components.foundation.roles import ServiceRole
 from components.network import IsolatedNetwork
-from components.roles import ServiceRole
+from components.serving.alarms import variant_alarms
+from components.serving.scaling import scale_variant, scaling_role
 from config.settings import InferenceConfig
 
-CAPTURE_PREFIX = "data-capture"
-ASYNC_PREFIX = "async"
-MODELS_PREFIX = "pipelines/models"
+# The namespace of the endpoint's instance metrics (CPU, memory, disk), apart from invocation metrics.
+INSTANCE_METRICS = "/aws/sagemaker/Endpoints"
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,8 @@ def variants(config: InferenceConfig) -> list[Variant]:
 
 
 class ModelEndpoint(Construct):
-    """``endpoint`` (named ``endpoint_name``), ``models``, ``alarms`` per variant, ``role`` (the endpoint's own)."""
+    """``endpoint`` (named ``endpoint_name``, ARN ``endpoint_arn``), ``variants``, ``models``, ``alarms`` and
+    ``scaling`` per variant, ``role`` (the endpoint's own); ``metric_*`` methods for alarms and dashboards."""
 
     def __init__(
         self,
@@ -82,7 +84,7 @@ class ModelEndpoint(Construct):
         stack = cdk.Stack.of(self)
         self.config = config
         self.endpoint_name = endpoint_name
-        self.endpoint_arn = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:endpoint/{endpoint_name}"
+        self.endpoint_arn = stack.format_arn(service="sagemaker", resource="endpoint", resource_name=endpoint_name)
         in_vpc = config.mode != "serverless"
         self.role = self._role(stack, lake, in_vpc)
         self.async_topics: dict[str, sns.Topic] = {}
@@ -102,9 +104,7 @@ class ModelEndpoint(Construct):
                 enable_network_isolation=True if in_vpc else None,
                 vpc_config=sagemaker.CfnModel.VpcConfigProperty(
                     security_group_ids=[network.workload_security_group.security_group_id],
-                    subnets=[
-                        s.subnet_id for s in network.vpc.select_subnets(subnet_type=network.subnets.subnet_type).subnets
-                    ],
+                    subnets=network.workload_subnet_ids,
                 )
                 if in_vpc
                 else None,
@@ -127,7 +127,7 @@ class ModelEndpoint(Construct):
             self.models[variant.name] = model
 
         self.endpoint_config = self._endpoint_config(lake)
-        self.alarms = {v.name: self._alarms(v.name, alerts) for v in self.variants}
+        self.alarms = {v.name: variant_alarms(self, v.name, alerts) for v in self.variants}
         rollback = [alarm for pair in self.alarms.values() for alarm in pair]
         self.endpoint = sagemaker.CfnEndpoint(
             self,
@@ -141,18 +141,58 @@ class ModelEndpoint(Construct):
             ["3.1", "3.2"],
             "A SageMaker endpoint updated blue/green with automatic rollback on its alarms.",
         )
+        self.scaling: dict[str, autoscaling.ScalableTarget] = {}
         if config.mode != "serverless":
-            # Application Auto Scaling's service-linked role for SageMaker (AWS creates it on first use), so no
-            # hand-made role with a broad trust is added per variant.
-            scaling_role = iam.Role.from_role_arn(
-                self,
-                "AutoscalingServiceLinkedRole",
-                f"arn:{stack.partition}:iam::{stack.account}:role/aws-service-role/"
-                "sagemaker.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
-                mutable=False,
-            )
-            for variant in self.variants:
-                self._autoscaling(variant.name, scaling_role)
+            role = scaling_role(self)
+            self.scaling = {v.name: scale_variant(self, v.name, role) for v in self.variants}
+
+    def metric(
+        self,
+        metric_name: str,
+        variant: str | None = None,
+        *,
+        statistic: str = "Average",
+        period: cdk.Duration | None = None,
+        label: str | None = None,
+        namespace: str = "AWS/SageMaker",
+    ) -> cloudwatch.Metric:
+        """A metric of this endpoint, of one variant if ``variant`` is given (CloudWatch's default period
+        of five minutes unless ``period``)."""
+        dimensions = {"EndpointName": self.endpoint_name}
+        if variant is not None:
+            dimensions["VariantName"] = variant
+        return cloudwatch.Metric(
+            namespace=namespace,
+            metric_name=metric_name,
+            dimensions_map=dimensions,
+            statistic=statistic,
+            period=period,
+            label=label,
+        )
+
+    def metric_invocations(self, variant: str, **options: Any) -> cloudwatch.Metric:
+        return self.metric("Invocations", variant, statistic="Sum", **options)
+
+    def metric_model_latency(self, variant: str, **options: Any) -> cloudwatch.Metric:
+        """p99 ``ModelLatency`` in microseconds."""
+        return self.metric("ModelLatency", variant, statistic="p99", **options)
+
+    def metric_invocation_5xx_errors(self, variant: str, **options: Any) -> cloudwatch.Metric:
+        return self.metric("Invocation5XXErrors", variant, statistic="Sum", **options)
+
+    def metric_cpu_utilization(self, variant: str, **options: Any) -> cloudwatch.Metric:
+        return self.metric("CPUUtilization", variant, namespace=INSTANCE_METRICS, **options)
+
+    def metric_memory_utilization(self, variant: str, **options: Any) -> cloudwatch.Metric:
+        return self.metric("MemoryUtilization", variant, namespace=INSTANCE_METRICS, **options)
+
+    def metric_backlog_size_per_instance(self, **options: Any) -> cloudwatch.Metric:
+        """Async endpoints: queued requests per instance."""
+        return self.metric("ApproximateBacklogSizePerInstance", **options)
+
+    def metric_has_backlog_without_capacity(self, **options: Any) -> cloudwatch.Metric:
+        """Async endpoints: 1 while requests wait and no instance runs (scaling from zero)."""
+        return self.metric("HasBacklogWithoutCapacity", **options)
 
     def _role(self, stack: cdk.Stack, lake: DataLake, in_vpc: bool) -> ServiceRole:
         models = lake.artifacts.arn_for_objects(f"{MODELS_PREFIX}/*")
@@ -282,49 +322,6 @@ class ModelEndpoint(Construct):
         )
         return endpoint_config
 
-    def _alarms(self, variant: str, alerts: sns.ITopic) -> tuple[cloudwatch.Alarm, cloudwatch.Alarm]:
-        dimensions = {"EndpointName": self.endpoint_name, "VariantName": variant}
-        errors = cloudwatch.Alarm(
-            self,
-            f"{variant}ErrorsAlarm",
-            alarm_description=f"{self.endpoint_name}/{variant}: 5xx errors from the model (rolls back a deployment)",
-            metric=cloudwatch.Metric(
-                namespace="AWS/SageMaker",
-                metric_name="Invocation5XXErrors",
-                dimensions_map=dimensions,
-                statistic="Sum",
-                period=cdk.Duration.minutes(1),
-            ),
-            threshold=1,
-            evaluation_periods=3,
-            datapoints_to_alarm=2,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        latency = cloudwatch.Alarm(
-            self,
-            f"{variant}LatencyAlarm",
-            alarm_description=f"{self.endpoint_name}/{variant}: p99 model latency above "
-            f"{self.config.latency_alarm_ms} ms (rolls back a deployment)",
-            metric=cloudwatch.Metric(
-                namespace="AWS/SageMaker",
-                metric_name="ModelLatency",
-                dimensions_map=dimensions,
-                statistic="p99",
-                period=cdk.Duration.minutes(1),
-            ),
-            threshold=self.config.latency_alarm_ms * 1000,  # ModelLatency is in microseconds
-            evaluation_periods=3,
-            datapoints_to_alarm=2,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        for alarm in (errors, latency):
-            alarm.add_alarm_action(actions.SnsAction(alerts))
-            alarm.add_ok_action(actions.SnsAction(alerts))
-            demonstrates(alarm, ["4.1", "4.2"], "Per-variant alarm: notifies the alerts topic and gates rollback.")
-        return errors, latency
-
     def _deployment(self, alarms: list[cloudwatch.Alarm]) -> sagemaker.CfnEndpoint.DeploymentConfigProperty:
         deployment = self.config.deployment
         step = sagemaker.CfnEndpoint.CapacitySizeProperty(type="CAPACITY_PERCENT", value=deployment.step_percent)
@@ -346,74 +343,3 @@ class ModelEndpoint(Construct):
                 alarms=[sagemaker.CfnEndpoint.AlarmProperty(alarm_name=a.alarm_name) for a in alarms]
             ),
         )
-
-    def _autoscaling(self, variant: str, scaling_role: iam.IRole) -> autoscaling.ScalableTarget:
-        config = self.config
-        target = autoscaling.ScalableTarget(
-            self,
-            f"{variant}Scaling",
-            service_namespace=autoscaling.ServiceNamespace.SAGEMAKER,
-            resource_id=f"endpoint/{self.endpoint_name}/variant/{variant}",
-            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
-            min_capacity=config.min_capacity,
-            max_capacity=config.max_capacity,
-            role=scaling_role,
-        )
-        target.node.add_dependency(self.endpoint)
-        scaling = config.autoscaling
-        scale_in = cdk.Duration.seconds(scaling.scale_in_cooldown_seconds)
-        scale_out = cdk.Duration.seconds(scaling.scale_out_cooldown_seconds)
-        if config.mode == "async":
-            backlog = cloudwatch.Metric(
-                namespace="AWS/SageMaker",
-                metric_name="ApproximateBacklogSizePerInstance",
-                dimensions_map={"EndpointName": self.endpoint_name},
-                statistic="Average",
-            )
-            target.scale_to_track_metric(
-                "BacklogTracking",
-                custom_metric=backlog,
-                target_value=config.async_max_concurrent_invocations_per_instance,
-                scale_in_cooldown=scale_in,
-                scale_out_cooldown=scale_out,
-            )
-            waiting = cloudwatch.Metric(
-                namespace="AWS/SageMaker",
-                metric_name="HasBacklogWithoutCapacity",
-                dimensions_map={"EndpointName": self.endpoint_name},
-                statistic="Average",
-                period=cdk.Duration.minutes(1),
-            )
-            target.scale_on_metric(
-                "ScaleFromZero",
-                metric=waiting,
-                adjustment_type=autoscaling.AdjustmentType.CHANGE_IN_CAPACITY,
-                scaling_steps=[
-                    autoscaling.ScalingInterval(upper=0.5, change=0),
-                    autoscaling.ScalingInterval(lower=0.5, change=1),
-                ],
-                cooldown=cdk.Duration.seconds(scaling.scale_out_cooldown_seconds),
-            )
-        else:
-            target.scale_to_track_metric(
-                "InvocationsTracking",
-                target_value=scaling.target_invocations_per_instance,
-                predefined_metric=autoscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,
-                scale_in_cooldown=scale_in,
-                scale_out_cooldown=scale_out,
-            )
-        if scaling.business_hours_min_capacity:
-            target.scale_on_schedule(
-                "BusinessHours",
-                schedule=autoscaling.Schedule.cron(hour="8", minute="0", week_day="MON-FRI"),
-                min_capacity=scaling.business_hours_min_capacity,
-                max_capacity=max(config.max_capacity, scaling.business_hours_min_capacity),
-            )
-            target.scale_on_schedule(
-                "AfterHours",
-                schedule=autoscaling.Schedule.cron(hour="18", minute="0", week_day="MON-FRI"),
-                min_capacity=config.min_capacity,
-                max_capacity=config.max_capacity,
-            )
-        demonstrates(target, ["3.2", "4.2"], "Autoscaling on invocations per instance, with cooldowns and schedules.")
-        return target
