@@ -91,14 +91,14 @@ bench: setup ## Wall time of cold synths, the ML script tests, the definition re
 cost: setup ## Fixed monthly cost of each profile, idle and serving, from the synthesized templates and the price table
 	$(PY) -m tools.cost
 
-docs: setup ## Regenerate the exam coverage report, the compliance register and the README's cost table
+docs: setup ## Regenerate the exam coverage report, the compliance register, the README's cost table and the architecture diagram (Graphviz)
 	$(PY) -m tools.reports --write
 
 train-local: setup ## Run the pipeline's step scripts on the sample data here (real training), print the metrics
 	$(PY) -m tools.train_local
 
-pipeline: setup ## Regenerate the committed pipeline definitions and feature schema (SageMaker SDK, offline)
-	$(PY) -m pipelines.definition
+pipeline: setup ## Regenerate the committed pipeline definitions and feature schema (SageMaker SDK, offline); CHECK=1: write nothing, exit 1 naming each stale file
+	$(PY) -m pipelines.builders $(if $(CHECK),--check)
 
 preflight: setup ## Read-only check that this account and region have what PROFILE's deploy needs (needs AWS credentials)
 	$(PY) -m tools.preflight $(CONTEXT)

@@ -17,7 +17,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks, ServerlessChecks
 
 from config import ConfigError, load_settings
-from config.settings import CONTEXT_OVERRIDES
+from config.loader import CONTEXT_OVERRIDES
 from stacks.stage import PlatformStage
 from tools.control_tower import ControlTowerGuard
 

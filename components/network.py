@@ -14,11 +14,12 @@ from constructs import Construct
 from components.foundation.exam import demonstrates
 from components.foundation.log_groups import encrypted_log_group
 from components.foundation.roles import ServiceRole
-from config.settings import NetworkConfig, interface_endpoint_catalog
+from config.catalogs import interface_endpoint_catalog
+from config.schema import NetworkConfig
 
 # Layer archives of every ECR image pulled from inside the VPC are served from this AWS-owned bucket; pulls
 # through the gateway endpoint fail if its policy leaves it out or fences it to this account.
-_ECR_LAYER_BUCKET = "arn:{partition}:s3:::prod-{region}-starport-layer-bucket/*"
+_ECR_LAYER_BUCKET = "prod-{region}-starport-layer-bucket"
 
 
 def _endpoint_id(service: str) -> str:
@@ -135,7 +136,7 @@ class IsolatedNetwork(Construct):
             "FlowLogRole",
             service="vpc-flow-logs.amazonaws.com",
             description="VPC Flow Logs delivery into the flow log group",
-            source_arn=f"arn:{stack.partition}:ec2:{stack.region}:{stack.account}:vpc-flow-log/*",
+            source_arn=stack.format_arn(service="ec2", resource="vpc-flow-log", resource_name="*"),
             statements=[
                 iam.PolicyStatement(
                     # The set the VPC guide lists for a flow-log role (facts: flow-logs-role-permissions).
@@ -177,7 +178,15 @@ class IsolatedNetwork(Construct):
                 sid="EcrImageLayers",
                 principals=[iam.AnyPrincipal()],
                 actions=["s3:GetObject"],
-                resources=[_ECR_LAYER_BUCKET.format(partition=stack.partition, region=stack.region)],
+                resources=[
+                    stack.format_arn(
+                        service="s3",
+                        region="",
+                        account="",
+                        resource=_ECR_LAYER_BUCKET.format(region=stack.region),
+                        resource_name="*",
+                    )
+                ],
                 # No account condition: ECR presigns layer URLs with its own account and the bucket is AWS-owned,
                 # so aws:PrincipalAccount / aws:ResourceAccount never match (facts: ecr-layers-through-s3-gateway).
             )

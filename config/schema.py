@@ -323,13 +323,13 @@ class PlatformConfig(_Model):
             self.inference.serving and self.inference.mode != "serverless"
         ) or self.inference.batch_transform
         if uses_instances:
-            from pipelines.definition import SERVING_INSTANCE_TYPES  # noqa: PLC0415 - data of the committed definitions
+            from pipelines.placeholders import SERVING_INSTANCE_TYPES  # noqa: PLC0415 - data of the committed definitions
 
             if self.inference.instance_type not in SERVING_INSTANCE_TYPES:
                 raise ValueError(
                     f"inference.instance_type: {self.inference.instance_type!r} is not among the instance types the "
                     f"training pipeline registers packages for ({', '.join(SERVING_INSTANCE_TYPES)}; "
-                    "pipelines/definition.py SERVING_INSTANCE_TYPES)"
+                    "pipelines/placeholders.py SERVING_INSTANCE_TYPES)"
                 )
         zones = self.network.availability_zones
         if zones is not None:

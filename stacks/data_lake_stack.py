@@ -10,7 +10,7 @@ from constructs import Construct
 from components.data.catalog import LakeCatalog
 from components.data.lake import DataLake
 from components.data.streaming import StreamingIngestion
-from config.settings import PlatformConfig
+from config.schema import PlatformConfig
 
 
 class DataLakeStack(cdk.Stack):

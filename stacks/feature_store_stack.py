@@ -10,7 +10,7 @@ from constructs import Construct
 from components.data.catalog import LakeCatalog
 from components.data.feature_store import FeatureStore
 from components.data.lake import DataLake
-from config.settings import PlatformConfig
+from config.schema import PlatformConfig
 
 
 class FeatureStoreStack(cdk.Stack):

@@ -12,7 +12,7 @@ from components.governance.alerts import AlertsTopic
 from components.governance.api_gateway_account import ApiGatewayLoggingRole
 from components.governance.audit import AuditTrail
 from components.governance.costs import CostControls
-from config.settings import PlatformConfig
+from config.schema import PlatformConfig
 
 
 class GovernanceStack(cdk.Stack):

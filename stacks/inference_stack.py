@@ -21,7 +21,7 @@ from components.network import IsolatedNetwork
 from components.serving.api import InvocationApi
 from components.serving.approvals import ApprovalNotifications
 from components.serving.endpoint import ModelEndpoint
-from config.settings import PlatformConfig
+from config.schema import PlatformConfig
 
 
 class InferenceStack(cdk.Stack):

@@ -12,7 +12,7 @@ from components.data.feature_store import FeatureStore
 from components.data.lake import DataLake
 from components.ml.training import TrainingPipeline
 from components.network import IsolatedNetwork
-from config.settings import PlatformConfig
+from config.schema import PlatformConfig
 
 
 class MlPipelineStack(cdk.Stack):

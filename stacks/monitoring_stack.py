@@ -20,7 +20,7 @@ from components.monitoring.notifications import PlatformNotifications
 from components.network import IsolatedNetwork
 from components.serving.api import InvocationApi
 from components.serving.endpoint import ModelEndpoint
-from config.settings import PlatformConfig
+from config.schema import PlatformConfig
 
 
 class MonitoringStack(cdk.Stack):

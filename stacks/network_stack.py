@@ -9,7 +9,7 @@ from constructs import Construct
 
 from components.foundation.encryption import allow_logs, platform_key
 from components.network import IsolatedNetwork
-from config.settings import PlatformConfig
+from config.schema import PlatformConfig
 
 
 class NetworkStack(cdk.Stack):

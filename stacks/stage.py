@@ -6,7 +6,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from components.foundation.compliance import CdkProviderExceptions
-from config.settings import PlatformConfig
+from config.schema import PlatformConfig
 from stacks.data_lake_stack import DataLakeStack
 from stacks.feature_store_stack import FeatureStoreStack
 from stacks.governance_stack import GovernanceStack

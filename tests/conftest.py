@@ -1,7 +1,12 @@
-"""Synthesize each profile once per test session; every test reads those two assemblies.
+"""Every build (tools.platform.BUILDS) is synthesized at most once per test session and read from disk.
 
-CDK's built-in CloudFormation validation is off here for speed (``make synth`` keeps it on), and no
-rule pack is registered: the compliance tests call each pack's ``validate_scope`` themselves.
+A whole-suite run synthesizes all builds in two background workers from its start, runs the tests that need no
+build meanwhile, starts checkov, cfn-lint and the Control Tower rules as soon as the last build exists, and
+reads their results last. A run of a few files synthesizes only the builds its tests touch, in-process.
+
+CDK's built-in CloudFormation validation is off here for speed (``make synth`` keeps it on), and no rule
+pack is registered as a plugin: each build records every pack's findings (``validate_scope``) next to its
+assembly, and the compliance tests read them.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from tools.control_tower import guard_command
-from tools.platform import BUILDS, Synthesized, synthesize_build
+from tools.platform import AUDIT, BUILDS, DONE, Synthesized, load_build, synthesize_build
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
@@ -30,20 +37,66 @@ PROFILES = ("sandbox", "production")
 SERVING = ("sandbox-serving", "production-serving")
 
 
+BUILD_FIXTURES = frozenset({"builds", "synthesized", "platform", "serving", "sandbox", "production"})
+# Background synthesis for a whole-suite run: two workers (the machine has two cores), each synthesizing its
+# builds in order, the heaviest spread evenly; the acknowledgment audits ride along.
+WORKER_JOBS = (
+    ("sandbox", "sandbox-serving", "serverless", "batch", "async", f"sandbox-serving{AUDIT}"),
+    ("production", "production-serving", "model-monitor-ab", "shadow", f"serverless{AUDIT}"),
+)
+
+
 class LazyBuilds(Mapping[str, Synthesized]):
     """Every build of tools.platform.BUILDS, each synthesized once, on first use: a test file that needs one
-    build does not pay for nine."""
+    build does not pay for nine. ``prefetch()`` (a whole-suite run) synthesizes them all in background
+    workers instead, while the tests that need no build run; each build is then read from disk on first use."""
 
-    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
-        self._factory = tmp_path_factory
+    def __init__(self, root: Path) -> None:
+        self._root = root
         self._built: dict[str, Synthesized] = {}
+        self._workers: list[tuple[subprocess.Popen[bytes], Path, tuple[str, ...]]] = []
+
+    def prefetch(self) -> None:
+        if self._workers:
+            return
+        env = {**os.environ, "CDK_VALIDATION": "false"}
+        for index, jobs in enumerate(WORKER_JOBS):
+            log = self._root / f"worker-{index}.log"
+            with log.open("wb") as stderr:
+                command = [sys.executable, "-m", "tools.platform", "--assemble", str(self._root), *jobs]
+                process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+            self._workers.append((process, log, jobs))
+
+    def _wait(self, name: str) -> Synthesized | None:
+        """The build a worker makes, once it is on disk; None if no worker makes it."""
+        for process, log, jobs in self._workers:
+            if name not in jobs:
+                continue
+            while True:
+                try:
+                    return load_build(name, self._root / name)
+                except FileNotFoundError:
+                    if process.poll() is not None and not list((self._root / name).glob(f"*/{DONE}")):
+                        tail = log.read_text(errors="replace")[-3000:]
+                        raise RuntimeError(f"the worker synthesizing {name} failed:\n{tail}") from None
+                    time.sleep(0.05)
+        return None
 
     def __getitem__(self, name: str) -> Synthesized:
-        if name not in BUILDS:
+        if name.removesuffix(AUDIT) not in BUILDS:
             raise KeyError(name)
         if name not in self._built:
-            self._built[name] = synthesize_build(name, self._factory.mktemp(name))
+            self._built[name] = self._wait(name) or synthesize_build(name, self._root / name)
         return self._built[name]
+
+    def audited(self, name: str) -> Synthesized:
+        """Build ``name`` with acknowledgments recorded instead of applied."""
+        return self[name + AUDIT]
+
+    def close(self) -> None:
+        for process, _, _ in self._workers:
+            if process.poll() is None:
+                process.kill()
 
     def __iter__(self) -> Iterator[str]:
         return iter(BUILDS)
@@ -53,9 +106,11 @@ class LazyBuilds(Mapping[str, Synthesized]):
 
 
 @pytest.fixture(scope="session")
-def builds(tmp_path_factory: pytest.TempPathFactory) -> Mapping[str, Synthesized]:
+def builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LazyBuilds]:
     """Every build of tools.platform.BUILDS, synthesized once for the whole session, lazily."""
-    return LazyBuilds(tmp_path_factory)
+    lazy = LazyBuilds(tmp_path_factory.mktemp("builds"))
+    yield lazy
+    lazy.close()
 
 
 @pytest.fixture(scope="session")
@@ -90,8 +145,14 @@ def production(synthesized: dict[str, Synthesized]) -> Synthesized:
 class Gate:
     """One external checker running in the background over the distinct templates; ``result()`` waits."""
 
-    process: subprocess.Popen[str] | None
+    command: list[str] | None
     output: Path
+    process: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        if self.command is not None:
+            with self.output.open("w") as stdout:
+                self.process = subprocess.Popen(self.command, stdout=stdout, stderr=subprocess.PIPE, text=True)
 
     def result(self) -> tuple[int, str, str]:
         if self.process is None:
@@ -100,61 +161,105 @@ class Gate:
         return self.process.returncode, self.output.read_text(), stderr
 
 
-@dataclass
 class Gates:
-    templates: Path
-    checkov: Gate
-    cfn_lint: Gate
-    control_tower: Gate
+    """checkov, cfn-lint and the Control Tower rules over every distinct template of every build, started
+    together in the background as soon as the last build is on disk (a thread waits for it)."""
+
+    def __init__(self, builds: Mapping[str, Synthesized], folder: Path, outputs: Path) -> None:
+        self.templates = folder
+        self._builds, self._outputs = builds, outputs
+        self._gates: dict[str, Gate] = {}
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._start, name="gates", daemon=True)
+        self._thread.start()
+
+    def _start(self) -> None:
+        try:
+            seen: set[str] = set()
+            for name, build in self._builds.items():
+                for stack_id in build.stacks:
+                    text = build.template_path(stack_id).read_text()
+                    if text not in seen:
+                        seen.add(text)
+                        (self.templates / f"{name}-{stack_id}.template.json").write_text(text)
+            templates = sorted(self.templates.glob("*.template.json"))
+            commands = {
+                "checkov": [
+                    str(CHECKOV),
+                    "-d",
+                    str(self.templates),
+                    "--framework",
+                    "cloudformation",
+                    "--skip-download",
+                    "-o",
+                    "json",
+                ],
+                "cfn-lint": [str(CFN_LINT), "--format", "json", *map(str, templates)],
+                "control-tower": guard_command(templates),
+            }
+            for name, command in commands.items():
+                gate = Gate(command, self._outputs / f"{name}.out")
+                gate.start()
+                self._gates[name] = gate
+        except BaseException as error:  # reported by the tests that read the gates
+            self._error = error
+
+    def _gate(self, name: str) -> Gate:
+        self._thread.join()
+        if self._error is not None:
+            raise RuntimeError("the gates could not start") from self._error
+        return self._gates[name]
+
+    @property
+    def checkov(self) -> Gate:
+        return self._gate("checkov")
+
+    @property
+    def cfn_lint(self) -> Gate:
+        return self._gate("cfn-lint")
+
+    @property
+    def control_tower(self) -> Gate:
+        return self._gate("control-tower")
+
+    def close(self) -> None:
+        self._thread.join()
+        for gate in self._gates.values():
+            if gate.process is not None and gate.process.poll() is None:
+                gate.process.kill()
+
+
+def _uses(item: pytest.Item, fixtures: frozenset[str]) -> bool:
+    return bool(fixtures & set(getattr(item, "fixturenames", ())))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that read the background gates' results run last, so the gates overlap the rest of the suite."""
-    items.sort(key=lambda item: "gates" in getattr(item, "fixturenames", ()))
+    """Order: modules that need no build first (background workers synthesize meanwhile), then modules that
+    read builds, then the tests that read the background gates' results, so the gates overlap the suite."""
+    needs_builds = {item.path for item in items if _uses(item, BUILD_FIXTURES)}
+
+    def group(item: pytest.Item) -> int:
+        if _uses(item, frozenset({"gates"})):
+            return 2
+        return 1 if item.path in needs_builds else 0
+
+    items.sort(key=group)
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _start_gates_early(request: pytest.FixtureRequest) -> None:
-    """When any collected test needs the gates, start them before the first test, so they overlap the suite."""
-    if any("gates" in getattr(item, "fixturenames", ()) for item in request.session.items):
+def _start_early(request: pytest.FixtureRequest) -> None:
+    """A session that runs the gates needs every build: synthesize them all in the background from the start,
+    and start the gates as soon as the builds exist."""
+    if any(_uses(item, frozenset({"gates"})) for item in request.session.items):
+        request.getfixturevalue("builds").prefetch()
         request.getfixturevalue("gates")
 
 
 @pytest.fixture(scope="session")
 def gates(builds: Mapping[str, Synthesized], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gates]:
-    """checkov, cfn-lint and the Control Tower rules start together, once, in the background, over every
-    distinct template of every build (many stacks are identical across builds); the compliance tests
-    collect their results while the rest of the suite runs on the other core."""
-    folder = tmp_path_factory.mktemp("templates")
-    seen: set[str] = set()
-    for name, build in builds.items():
-        for stack_id in build.stacks:
-            text = build.template_path(stack_id).read_text()
-            if text not in seen:
-                seen.add(text)
-                (folder / f"{name}-{stack_id}.template.json").write_text(text)
-    outputs = tmp_path_factory.mktemp("gate-output")
-    templates = sorted(folder.glob("*.template.json"))
-
-    def start(name: str, command: list[str] | None) -> Gate:
-        output = outputs / f"{name}.out"
-        if command is None:
-            return Gate(None, output)
-        with output.open("w") as stdout:
-            process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.PIPE, text=True)
-        return Gate(process, output)
-
+    """The external checkers, running in the background over every distinct template of every build (many
+    stacks are identical across builds); the compliance tests collect their results last."""
     assert CHECKOV.exists(), "checkov lives in .venv-checkov: run `make setup`"
-    running = Gates(
-        templates=folder,
-        checkov=start(
-            "checkov",
-            [str(CHECKOV), "-d", str(folder), "--framework", "cloudformation", "--skip-download", "-o", "json"],
-        ),
-        cfn_lint=start("cfn-lint", [str(CFN_LINT), "--format", "json", *map(str, templates)]),
-        control_tower=start("control-tower", guard_command(templates)),
-    )
+    running = Gates(builds, tmp_path_factory.mktemp("templates"), tmp_path_factory.mktemp("gate-output"))
     yield running
-    for gate in (running.checkov, running.cfn_lint, running.control_tower):
-        if gate.process is not None and gate.process.poll() is None:
-            gate.process.kill()
+    running.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import copy
 import json
 import os
@@ -15,7 +14,7 @@ import pytest
 import yaml
 
 import config
-from config import catalogs, loader, schema, settings
+from config import catalogs, loader, schema
 from config import types as config_types
 from config.catalogs import CONFIG_DIR
 from config.loader import ConfigError, load_settings, parse_settings
@@ -236,18 +235,8 @@ def test_cli_bad_value_is_one_line_and_nonzero(cli: CliRuns) -> None:
     assert not outdir.exists() or not any(outdir.iterdir())
 
 
-def test_settings_shim_still_serves_every_name_imported_from_it() -> None:
-    """config.settings is a compatibility shim until the last caller imports from config.catalogs, config.schema,
-    config.loader or ``config`` itself; delete this test with the shim."""
-    imported: set[str] = set()
-    folders = ("components", "stacks", "config", "lambdas", "pipelines", "tools", "tests")
-    for path in [ROOT / "app.py", *(p for folder in folders for p in (ROOT / folder).rglob("*.py"))]:
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module == "config.settings":
-                imported |= {alias.name for alias in node.names}
-    assert imported <= set(settings.__all__), sorted(imported - set(settings.__all__))
+def test_the_package_exports_only_names_of_its_modules() -> None:
+    """``from config import X`` gives the same object as the module that defines it."""
     homes = (catalogs, config_types, schema, loader)
-    for name in settings.__all__:
-        assert any(getattr(settings, name) is vars(home).get(name) for home in homes), name
     for name in config.__all__:
         assert any(getattr(config, name) is vars(home).get(name) for home in homes), name

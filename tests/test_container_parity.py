@@ -30,7 +30,7 @@ import xgboost as xgb
 import yaml
 from sklearn.metrics import roc_auc_score
 
-from pipelines import definition
+from pipelines import placeholders
 from pipelines.data.generate import SAMPLE
 from pipelines.steps import preprocess
 from tools.train_local import package_model
@@ -89,7 +89,7 @@ def venv_python(image: str) -> Path:
 
 
 def definition_steps(name: str) -> dict[str, dict[str, Any]]:
-    body = json.loads((definition.DEFINITIONS / f"{name}.json").read_text())
+    body = json.loads((placeholders.DEFINITIONS / f"{name}.json").read_text())
     steps = {}
     pending = list(body["Steps"])
     while pending:
@@ -100,7 +100,7 @@ def definition_steps(name: str) -> dict[str, dict[str, Any]]:
 
 
 def defaults(name: str) -> dict[str, Any]:
-    body = json.loads((definition.DEFINITIONS / f"{name}.json").read_text())
+    body = json.loads((placeholders.DEFINITIONS / f"{name}.json").read_text())
     return {p["Name"]: p.get("DefaultValue") for p in body["Parameters"]}
 
 
@@ -143,7 +143,7 @@ class LocalPipeline:
     def stage(self, source: Any, target: Path) -> None:
         """Copy what an S3 input would stage: a code file, a parameter's data, or an earlier step's output."""
         target.mkdir(parents=True, exist_ok=True)
-        if isinstance(source, str) and source.startswith(f"s3://{definition.CODE}/"):
+        if isinstance(source, str) and source.startswith(f"s3://{placeholders.CODE}/"):
             shutil.copy(STEPS / source.rsplit("/", 1)[1], target)
             return
         origin = self.sources[source["Get"]]
@@ -302,8 +302,8 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     shifted = test[:, 1:].copy()
     shifted[:, names.index("income")] -= 1.5
     shifted[:, names.index("debt_to_income")] += 1.0
-    (drift_step,) = definition_steps(definition.DRIFT).values()
-    drift = LocalPipeline(root, defaults(definition.DRIFT))
+    (drift_step,) = definition_steps(placeholders.DRIFT).values()
+    drift = LocalPipeline(root, defaults(placeholders.DRIFT))
     drift.sources["Parameters.BaselineUri"] = pipeline.sources[
         "Steps.Preprocess.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"
     ]
@@ -336,7 +336,7 @@ def output(job: Job, path: str) -> Path:
 
 def test_every_image_in_the_definitions_is_in_the_table_and_runs_its_listed_scripts() -> None:
     seen: dict[str, set[str]] = {}
-    for path in sorted(definition.DEFINITIONS.glob("*.json")):
+    for path in sorted(placeholders.DEFINITIONS.glob("*.json")):
         text = path.read_text()
         for uri in set(IMAGE_URI.findall(text)):
             assert any(f"{i['repository']}:{i['tag']}" == uri for i in IMAGES.values()), (path.name, uri)
@@ -365,8 +365,8 @@ def test_the_synth_image_table_names_the_same_images() -> None:
     for name, image in IMAGES.items():
         assert (synth[name]["repository"], synth[name]["tag"]) == (image["repository"], image["tag"]), name
         assert synth[name]["version"] == image["framework_version"], name
-    assert IMAGES["sklearn"]["framework_version"] == definition.SKLEARN_VERSION
-    assert IMAGES["xgboost"]["framework_version"] == definition.XGBOOST_VERSION
+    assert IMAGES["sklearn"]["framework_version"] == placeholders.SKLEARN_VERSION
+    assert IMAGES["xgboost"]["framework_version"] == placeholders.XGBOOST_VERSION
 
 
 def requirements(image: str) -> tuple[str, dict[str, str]]:
@@ -449,7 +449,7 @@ def test_feature_ingestion_in_its_image_puts_every_row(chain: dict[str, Any]) ->
     rows = pd.read_csv(output(job, "features/features.csv"))
     calls = [json.loads(line) for line in chain["put_log"].read_text().splitlines()]
     assert len(calls) == len(rows)  # the throttled first call was retried, not lost
-    assert {c["FeatureGroupName"] for c in calls} == {definition.FEATURE_GROUP}
+    assert {c["FeatureGroupName"] for c in calls} == {placeholders.FEATURE_GROUP}
     assert {f["FeatureName"] for f in calls[0]["Record"]} == set(rows.columns)
 
 
@@ -485,4 +485,4 @@ def test_drift_in_its_image_on_captured_traffic(chain: dict[str, Any]) -> None:
     moved = json.loads(output(shifted, "report/drift.json").read_text())
     assert moved["status"] == "drift" and {"income", "debt_to_income"} <= set(moved["drifted_features"])
     emf = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
-    assert emf[0]["EndpointName"] == definition.ENDPOINT and emf[0]["DriftedFeatures"] >= 2
+    assert emf[0]["EndpointName"] == placeholders.ENDPOINT and emf[0]["DriftedFeatures"] >= 2

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from config.settings import interface_endpoint_catalog
+from config.catalogs import interface_endpoint_catalog
 from tests.helpers import every_resource, props, service_suffix
 from tools.platform import Synthesized
 

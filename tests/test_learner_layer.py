@@ -6,7 +6,7 @@ import aws_cdk as cdk
 import pytest
 
 from components.foundation.exam import METADATA_KEY, demonstrates
-from config.settings import exam_tasks
+from config.catalogs import exam_tasks
 from tests.helpers import every_resource
 from tools.platform import Synthesized
 from tools.reports import documents

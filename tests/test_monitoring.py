@@ -11,7 +11,7 @@ import pytest
 
 from components.data.lake import CAPTURE_PREFIX
 from config.facts import fact
-from pipelines.definition import BASELINE_PREFIX
+from pipelines.placeholders import BASELINE_PREFIX
 from tests.helpers import props, resources, statements
 from tools.platform import Synthesized
 

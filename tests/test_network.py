@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from config.settings import interface_endpoint_catalog
+from config.catalogs import interface_endpoint_catalog
 from tests.helpers import as_list, props, resources, service_suffix, statements, this_account
 from tools.platform import Synthesized
 

@@ -284,37 +284,24 @@ def test_feature_ingestion_stops_on_a_real_error(prepared: dict[str, Any]) -> No
         )
 
 
-def test_steps_run_as_standalone_files_with_clear_errors(tmp_path: Path) -> None:
-    """Each script is uploaded alone: it must run from any directory without the project on the path."""
+def test_a_step_run_as_a_standalone_file_fails_with_a_clear_error(tmp_path: Path) -> None:
+    """Each script is uploaded alone: it must run from any directory without the project on the path, and say
+    what is wrong. That every step runs standalone, end to end, is proven in its image's Python and libraries
+    (tests/test_container_parity.py, clean environment, no project on the path); here, the error a job with
+    no input shows."""
     empty = tmp_path / "empty"
     empty.mkdir()
-    commands = {
-        script: [str(STEPS / script), "--help"] for script in ("preprocess.py", "bias.py", "evaluate.py", "train.py")
-    }
-    commands["no input"] = [
-        str(STEPS / "preprocess.py"),
-        "--input-dir",
-        str(empty),
-        "--output-dir",
-        str(tmp_path / "out"),
-    ]
-    running = {  # in parallel: each one mostly imports pandas or xgboost
-        name: subprocess.Popen(
-            [sys.executable, *command],
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={"PATH": "/usr/bin:/bin"},
-        )
-        for name, command in commands.items()
-    }
-    results = {name: (process.communicate(timeout=120), process.returncode) for name, process in running.items()}
-    for name, ((_, stderr), code) in results.items():
-        if name == "no input":
-            assert code != 0 and "no CSV files" in stderr
-        else:
-            assert code == 0, (name, stderr)
+    command = [str(STEPS / "preprocess.py"), "--input-dir", str(empty), "--output-dir", str(tmp_path / "out")]
+    result = subprocess.run(
+        [sys.executable, *command],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+        check=False,
+    )
+    assert result.returncode != 0 and "no CSV files" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_sample_data_is_reproducible(tmp_path: Path) -> None:

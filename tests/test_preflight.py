@@ -17,8 +17,10 @@ import pytest
 import yaml
 from botocore.stub import Stubber
 
+from config.catalogs import CONFIG_DIR
 from config.facts import fact
-from config.settings import CONFIG_DIR, PlatformConfig, apply_overrides, parse_settings
+from config.loader import apply_overrides, parse_settings
+from config.schema import PlatformConfig
 from tools import preflight
 from tools.preflight import Check, Target
 
@@ -145,7 +147,7 @@ def test_an_old_bootstrap_is_missing(stubbed: Any) -> None:
 def test_the_required_bootstrap_version_is_the_templates_rule() -> None:
     """The number every synthesized template's CheckBootstrapVersion rule demands (the committed snapshots of
     test_stability are those templates, kept current by that test)."""
-    snapshots = sorted((ROOT / "tests" / "__snapshots__" / "test_stability").glob("*.json"))
+    snapshots = sorted((ROOT / "tests" / "__snapshots__" / "test_stability").glob("test_snapshot*.json"))
     assert snapshots
     for path in snapshots:
         template = json.loads(path.read_text(encoding="utf-8"))

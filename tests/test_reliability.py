@@ -20,8 +20,7 @@ DATA_STORES = (
 
 def test_control_40_stateful_stacks_have_termination_protection(platform: Synthesized) -> None:
     for stack_id, stack in platform.stacks.items():
-        artifact = platform.assembly.get_stack_artifact(stack.artifact_id)
-        assert artifact.termination_protection is (stack_id in STATEFUL_STACKS), stack_id
+        assert stack.termination_protection is (stack_id in STATEFUL_STACKS), stack_id
     assert set(STATEFUL_STACKS) == {"DataLake", "FeatureStore", "Governance"}
 
 

@@ -49,8 +49,8 @@ def main() -> int:
         ),
         ("fixed monthly cost of 4 builds from their templates (make cost)", [sys.executable, "-m", "tools.cost"], 30.0),
         (
-            "6 pipeline definitions regenerated (python -m pipelines.definition --check)",
-            [sys.executable, "-m", "pipelines.definition", "--check"],
+            "6 pipeline definitions regenerated (python -m pipelines.builders --check)",
+            [sys.executable, "-m", "pipelines.builders", "--check"],
             30.0,
         ),
         ("test run (pytest: 9 builds, every gate)", [sys.executable, "-m", "pytest", "-q"], 60.0),

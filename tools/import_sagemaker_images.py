@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sagemaker
 
-from pipelines.definition import SKLEARN_VERSION, XGBOOST_VERSION
+from pipelines.placeholders import SKLEARN_VERSION, XGBOOST_VERSION
 
 OUT = Path(__file__).resolve().parent.parent / "config" / "data" / "sagemaker_images.json"
 # image -> (SDK config file, scope, version, image tag; None: untagged, as the SDK uses it). The framework

@@ -1,8 +1,11 @@
-"""Build the platform in-process for tools and tests: the same stage ``app.py`` builds, without plugins.
+"""Build the platform for tools and tests: the same stage ``app.py`` builds, without plugins.
 
-Tests and tools assert on ``Pack().validate_scope(stage)`` instead of failing synth on the first
-finding, and skip CDK's built-in template validation (``CDK_VALIDATION=false``) for speed; the real
-``make synth`` keeps both.
+Tests and tools read each rule pack's findings (``Pack().validate_scope(stage)``, written next to the
+assembly) instead of failing synth on the first finding, and skip CDK's built-in template validation
+(``CDK_VALIDATION=false``) for speed; the real ``make synth`` keeps both.
+
+    python -m tools.platform [PROFILE] [--serving]    # every unacknowledged rule-pack finding of a profile
+    python -m tools.platform --assemble ROOT BUILD... # synthesize builds into ROOT/BUILD (the test session's workers)
 """
 
 from __future__ import annotations
@@ -11,11 +14,11 @@ import json
 import sys
 import tempfile
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
-from aws_cdk import cx_api
 from cdk_nag import (
     AwsSolutionsChecks,
     HIPAASecurityChecks,
@@ -26,7 +29,8 @@ from cdk_nag import (
 )
 
 from app import cdk_json_context
-from config.settings import PlatformConfig, load_settings
+from config.loader import load_settings
+from config.schema import PlatformConfig
 from stacks.stage import PlatformStage
 
 # SECURITY.md's packs; Serverless because the platform has Lambda functions and event-driven targets.
@@ -39,17 +43,47 @@ NAG_PACKS: tuple[type[NagPack], ...] = (
 )
 
 
+NAG_REPORT = "nag.json"  # each pack's unacknowledged findings, written next to the stage's assembly
+DONE = ".done"  # written last: the build is complete on disk
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    """One stack of a synthesized stage, as its cloud assembly manifest records it."""
+
+    id: str
+    artifact_id: str
+    stack_name: str
+    template_path: Path
+    dependencies: frozenset[str]  # ids of the stacks it deploys after
+    termination_protection: bool
+
+
 @dataclass(frozen=True)
 class Synthesized:
+    """One build on disk: its profile, its stage's cloud assembly and the rule packs' findings. Read from files
+    only (no construct tree), so a build synthesized by another process is as good as one made here."""
+
     config: PlatformConfig
-    stage: PlatformStage
-    assembly: cx_api.CloudAssembly
-    outdir: Path
+    outdir: Path  # the stage's cloud assembly
     _templates: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
 
-    @property
-    def stacks(self) -> dict[str, cdk.Stack]:
-        return {child.node.id: child for child in self.stage.node.children if isinstance(child, cdk.Stack)}
+    @cached_property
+    def stacks(self) -> dict[str, StackInfo]:
+        manifest = json.loads((self.outdir / "manifest.json").read_text())
+        artifacts = {k: v for k, v in manifest["artifacts"].items() if v["type"] == "aws:cloudformation:stack"}
+        ids = {artifact_id: entry["displayName"].split("/")[-1] for artifact_id, entry in artifacts.items()}
+        return {
+            ids[artifact_id]: StackInfo(
+                id=ids[artifact_id],
+                artifact_id=artifact_id,
+                stack_name=entry["properties"]["stackName"],
+                template_path=self.outdir / entry["properties"]["templateFile"],
+                dependencies=frozenset(ids[d] for d in entry.get("dependencies", []) if d in ids),
+                termination_protection=bool(entry["properties"].get("terminationProtection", False)),
+            )
+            for artifact_id, entry in artifacts.items()
+        }
 
     def template(self, stack_id: str) -> dict[str, Any]:
         """The synthesized template, read from the assembly once (tests call this thousands of times)."""
@@ -58,37 +92,57 @@ class Synthesized:
         return self._templates[stack_id]
 
     def template_path(self, stack_id: str) -> Path:
-        artifact = self.assembly.get_stack_artifact(self.stacks[stack_id].artifact_id)
-        return Path(artifact.template_full_path)
+        return self.stacks[stack_id].template_path
 
     def metadata(self, entry_type: str) -> list[tuple[str, Any]]:
         """(construct path without the leading slash, data) of every construct metadata entry of ``entry_type``,
         read from the assembly's ``*.metadata.json`` files: the same entries as ``node.metadata`` across the
         tree, without a jsii call per construct (which costs seconds per build)."""
         found = []
-        folder = self.template_path(next(iter(self.stacks))).parent
-        for path in sorted(folder.glob("*.metadata.json")):
+        for path in sorted(self.outdir.glob("*.metadata.json")):
             for construct_path, entries in json.loads(path.read_text()).items():
                 found += [(construct_path.lstrip("/"), e.get("data")) for e in entries if e["type"] == entry_type]
         return found
 
+    def nag_report(self, pack: str) -> tuple[bool, list[tuple[str, str, str]]]:
+        """(success, findings as (rule, construct path, description)) of one rule pack, by class name."""
+        report = json.loads((self.outdir / NAG_REPORT).read_text())[pack]
+        return bool(report["success"]), [tuple(finding) for finding in report["findings"]]
+
+    def nag_findings(self) -> list[tuple[str, str, str]]:
+        """Every unacknowledged finding of every pack as (rule, construct path, description)."""
+        return sorted({finding for pack in NAG_PACKS for finding in self.nag_report(pack.__name__)[1]})
+
 
 def synthesize(config: PlatformConfig, outdir: Path, *, extra_context: dict[str, object] | None = None) -> Synthesized:
+    """Synthesize ``config`` into ``outdir`` and run every rule pack over the stage, in this process."""
     app = cdk.App(context={**cdk_json_context(), **(extra_context or {})}, outdir=str(outdir))
     stage = PlatformStage(app, config.stage_name, config=config)
     app.synth()
-    return Synthesized(config=config, stage=stage, assembly=stage.synth(), outdir=outdir)
-
-
-def nag_findings(scope: PlatformStage) -> list[tuple[str, str, str]]:
-    """Every unacknowledged finding of every pack as (rule, construct path, description)."""
-    findings = []
+    assembly = stage.synth()
+    folder = Path(assembly.directory)
+    reports = {}
     for pack in NAG_PACKS:
-        report = pack().validate_scope(scope)
-        for violation in report.violations:
-            for resource in violation.violating_resources:
-                findings.append((violation.rule_name, resource.construct_path or "", violation.description))
-    return sorted(set(findings))
+        report = pack().validate_scope(stage)
+        findings = sorted(
+            {
+                (violation.rule_name, resource.construct_path or "", violation.description)
+                for violation in report.violations
+                for resource in violation.violating_resources
+            }
+        )
+        reports[pack.__name__] = {"success": report.success, "findings": findings}
+    (folder / NAG_REPORT).write_text(json.dumps(reports, indent=1))
+    (folder / DONE).write_text("")
+    return Synthesized(config=config, outdir=folder)
+
+
+def stage_folder(outdir: Path) -> Path:
+    """Where ``synthesize(config, outdir)`` wrote the stage's assembly (``assembly-<Stage>``), once complete."""
+    done = sorted(outdir.glob(f"assembly-*/{DONE}"))
+    if len(done) != 1:
+        raise FileNotFoundError(f"no complete build under {outdir}")
+    return done[0].parent
 
 
 # A model package version to synthesize the serving state with (tests and `python -m tools.platform P --serving`).
@@ -122,17 +176,46 @@ BUILDS: dict[str, tuple[str, dict[str, object]]] = {
 }
 
 
+# A build job "<build>@audit" synthesizes the build with acknowledgments recorded instead of applied (the stale-
+# acknowledgment audit of tests/test_compliance.py).
+AUDIT = "@audit"
+
+
+def build_config(name: str) -> PlatformConfig:
+    """The profile of build ``name`` (``BUILDS``; a trailing ``@audit`` is ignored), loaded and validated."""
+    profile, overrides = BUILDS[name.removesuffix(AUDIT)]
+    return load_settings(profile, overrides=dict(overrides))
+
+
 def synthesize_build(name: str, outdir: Path, *, extra_context: dict[str, object] | None = None) -> Synthesized:
-    profile, overrides = BUILDS[name]
-    return synthesize(load_settings(profile, overrides=dict(overrides)), outdir, extra_context=extra_context)
+    """Build ``name`` (``@audit`` for the acknowledgment audit), synthesized into ``outdir`` in this process."""
+    context = dict(extra_context or {})
+    if name.endswith(AUDIT):
+        from components.foundation.compliance import AUDIT_CONTEXT  # noqa: PLC0415 - only audits need it
+
+        context[AUDIT_CONTEXT] = True
+    return synthesize(build_config(name), outdir, extra_context=context)
+
+
+def load_build(name: str, outdir: Path) -> Synthesized:
+    """Build ``name`` as another process synthesized it into ``outdir`` (``synthesize_build(name, outdir)``)."""
+    return Synthesized(config=build_config(name), outdir=stage_folder(outdir))
+
+
+def assemble(root: Path, names: list[str]) -> int:
+    """Synthesize each build of ``names`` into ``root/<name>``, in order (a test session's background worker)."""
+    for name in names:
+        synthesize_build(name, root / name)
+    return 0
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["--assemble"]:
+        return assemble(Path(sys.argv[2]), sys.argv[3:])
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     overrides = {"inference.model_package_arn": EXAMPLE_MODEL_PACKAGE} if "--serving" in sys.argv else {}
     with tempfile.TemporaryDirectory() as tmp:
-        built = synthesize(load_settings(args[0] if args else None, overrides=overrides), Path(tmp))
-        findings = nag_findings(built.stage)
+        findings = synthesize(load_settings(args[0] if args else None, overrides=overrides), Path(tmp)).nag_findings()
     for rule, path, description in findings:
         print(f"{rule}  {path}\n    {description.splitlines()[0][:160]}")
     print(f"{len(findings)} unacknowledged finding(s)")

@@ -29,7 +29,8 @@ from typing import Any, Literal
 
 from config import ConfigError, PlatformConfig, load_settings
 from config.facts import fact
-from config.settings import CONTEXT_OVERRIDES, FunctionName
+from config.loader import CONTEXT_OVERRIDES
+from config.schema import FunctionName
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = ROOT / "pipelines" / "definitions"

@@ -1,6 +1,7 @@
 """Generated documents, rebuilt from the synthesized templates and the test suite, never by hand.
 
-    python -m tools.reports --write   # rewrite docs/EXAM_COVERAGE.md, docs/COMPLIANCE_REGISTER.md, README's cost table
+    python -m tools.reports --write   # rewrite docs/EXAM_COVERAGE.md, docs/COMPLIANCE_REGISTER.md, README's cost table,
+                                      # docs/architecture.dot and (Graphviz) docs/architecture.svg
     python -m tools.reports --check   # exit 1 if any is out of date (a test runs this)
 
 EXAM_COVERAGE.md: every task statement of the exam guide with the resources (from the ``MlaC01``
@@ -9,6 +10,8 @@ COMPLIANCE_REGISTER.md: every cdk-nag acknowledgment, checkov skip, Control Towe
 cfn-lint ignore, with its reason.
 README.md: only the fixed-cost table between ``<!-- cost:begin -->`` and ``<!-- cost:end -->`` (tools.cost); the
 rest of the file is written by hand and kept as it is.
+architecture.dot / architecture.svg: the architecture diagram (tools.diagram); the SVG is rendered from the DOT by
+Graphviz and stamped with its hash, so checking it needs no Graphviz.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from typing import Any
 
 from components.foundation.compliance import GUARD_METADATA
 from components.foundation.exam import METADATA_KEY
-from config.settings import exam_tasks
+from config.catalogs import exam_tasks
+from tools import diagram
 from tools.cost import README, readme_with_costs
 from tools.platform import BUILDS, Synthesized, synthesize_build
 
@@ -164,10 +168,13 @@ def documents(built: dict[str, Synthesized]) -> dict[Path, str]:
         DOCS / "EXAM_COVERAGE.md": coverage_report(built),
         DOCS / "COMPLIANCE_REGISTER.md": compliance_register(built),
         README: readme_with_costs(built, README),  # the README with only its cost block regenerated
+        diagram.DOT_FILE: diagram.architecture_dot(built),
     }
 
 
 def main(argv: list[str]) -> int:
+    if "--write" in argv:
+        diagram.require_dot()  # fail before the synthesis, with how to install Graphviz
     with tempfile.TemporaryDirectory() as tmp:
         docs = documents(build_all(Path(tmp)))
     if "--write" in argv:
@@ -175,8 +182,12 @@ def main(argv: list[str]) -> int:
         for path, text in docs.items():
             path.write_text(text, encoding="utf-8")
             print(f"wrote {path.relative_to(ROOT)}")
+        if diagram.write_svg(docs[diagram.DOT_FILE]):
+            print(f"wrote {diagram.SVG_FILE.relative_to(ROOT)}")
         return 0
     stale = [p for p, text in docs.items() if not p.exists() or p.read_text(encoding="utf-8") != text]
+    if not diagram.svg_is_current(docs[diagram.DOT_FILE]):
+        stale.append(diagram.SVG_FILE)
     for path in stale:
         print(f"stale: {path.relative_to(ROOT)} (run `make docs`)", file=sys.stderr)
     return 1 if stale else 0

@@ -39,7 +39,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.exceptions import BotoCoreError, ClientError
 
 from config import ConfigError, PlatformConfig, load_settings
-from config.settings import CONTEXT_OVERRIDES
+from config.loader import CONTEXT_OVERRIDES
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "pipelines" / "data" / "credit_applications.csv"

@@ -12,6 +12,7 @@ from constructs import Construct
 
 from components.foundation.compliance import acknowledge_wildcard
 from components.foundation.exam import demonstrates
+from components.foundation.log_groups import log_group_arn
 from components.foundation.roles import ServiceRole
 
 FEATURE_STORE_PREFIX = "feature-store"  # components.data.feature_store.OFFLINE_PREFIX, kept equal by a test
@@ -68,9 +69,12 @@ class LakeCatalog(Construct):
                 ],
             ),
         )
-        catalog_arn = f"arn:{stack.partition}:glue:{stack.region}:{stack.account}"
-        tables_arn = f"{catalog_arn}:table/{self.database_name}/*"
-        crawler_logs_arn = f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:/aws-glue/crawlers*"
+
+        def glue_arn(resource: str, name: str | None = None) -> str:
+            return stack.format_arn(service="glue", resource=resource, resource_name=name)
+
+        tables_arn = glue_arn("table", f"{self.database_name}/*")
+        crawler_logs_arn = log_group_arn(self, "/aws-glue/crawlers*")
         self.crawler_role = ServiceRole(
             self,
             "CrawlerRole",
@@ -100,10 +104,10 @@ class LakeCatalog(Construct):
                         "glue:GetSecurityConfiguration",
                     ],
                     resources=[
-                        f"{catalog_arn}:catalog",
-                        f"{catalog_arn}:database/{self.database_name}",
+                        glue_arn("catalog"),
+                        glue_arn("database", self.database_name),
                         tables_arn,
-                        f"{catalog_arn}:securityConfiguration/{name_prefix}-lake",
+                        glue_arn("securityConfiguration", f"{name_prefix}-lake"),
                     ],
                 ),
                 iam.PolicyStatement(

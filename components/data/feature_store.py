@@ -69,9 +69,11 @@ class FeatureStore(Construct):
                     sid="OfflineStoreTable",
                     actions=["glue:GetTable", "glue:UpdateTable"],
                     resources=[
-                        f"arn:{stack.partition}:glue:{stack.region}:{stack.account}:catalog",
-                        f"arn:{stack.partition}:glue:{stack.region}:{stack.account}:database/{database_name}",
-                        f"arn:{stack.partition}:glue:{stack.region}:{stack.account}:table/{database_name}/{table_name}",
+                        stack.format_arn(service="glue", resource="catalog"),
+                        stack.format_arn(service="glue", resource="database", resource_name=database_name),
+                        stack.format_arn(
+                            service="glue", resource="table", resource_name=f"{database_name}/{table_name}"
+                        ),
                     ],
                 ),
             ],

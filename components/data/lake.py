@@ -9,8 +9,8 @@ from constructs import Construct
 from components.foundation.encryption import allow_logs, platform_key
 from components.foundation.exam import demonstrates
 from components.foundation.storage import SecureBucket
-from config.settings import DataLakeConfig
-from pipelines import definition as placeholders
+from config.schema import DataLakeConfig
+from pipelines import placeholders
 
 # The lake's layout: where each producer writes and each consumer reads, in one place for every domain.
 TRAINING_PREFIX = "training/"  # in raw: the training data teams upload

@@ -23,7 +23,7 @@ from components.foundation.compliance import acknowledge, acknowledge_wildcard
 from components.foundation.exam import demonstrates
 from components.foundation.log_groups import encrypted_log_group
 from components.foundation.roles import ServiceRole
-from config.settings import StreamingConfig
+from config.schema import StreamingConfig
 
 # Hive-style date partitions, so the crawler and Athena prune by day.
 DATA_PREFIX = "streaming/events/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/"

@@ -7,6 +7,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from components.foundation.log_groups import log_group_arn
+
 
 def platform_key(
     scope: Construct, construct_id: str, *, description: str, removal_policy: cdk.RemovalPolicy
@@ -42,7 +44,7 @@ def platform_key(
 def allow_logs(key: kms.IKey) -> None:
     """Let CloudWatch Logs of this account and region use the key, for log groups only."""
     stack = cdk.Stack.of(key)
-    log_groups = f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
+    log_groups = log_group_arn(key, "*")
     key.add_to_resource_policy(
         iam.PolicyStatement(
             sid="AllowCloudWatchLogsOfThisAccount",

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import aws_cdk as cdk
 from constructs import IConstruct
 
-from config.settings import exam_tasks
+from config.catalogs import exam_tasks
 
 METADATA_KEY = "MlaC01"
 

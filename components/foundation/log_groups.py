@@ -5,11 +5,18 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from components.foundation.compliance import guard_exception
 
 CONTROL_TOWER_MINIMUM_DAYS = 365  # CT.CLOUDWATCH.PR.2: log groups retained at least a year
+
+
+def log_group_arn(scope: IConstruct, name: str) -> str:
+    """The ARN of the log groups named ``name`` (a pattern may end in ``*``) in the scope's account and region."""
+    return cdk.Stack.of(scope).format_arn(
+        service="logs", resource="log-group", resource_name=name, arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME
+    )
 
 
 def encrypted_log_group(

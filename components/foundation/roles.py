@@ -20,6 +20,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from components.foundation.compliance import acknowledge_wildcard, skip_checkov
+from components.foundation.log_groups import log_group_arn
 from config.facts import fact, trust_keys
 
 
@@ -80,8 +81,7 @@ class ServiceRole(Construct):
     ) -> None:
         """What every SageMaker job or model role needs: the lake key (its data, and grants for encrypted
         volumes), the log groups SageMaker creates for it under ``log_group_prefix``, and its metrics."""
-        stack = cdk.Stack.of(self)
-        logs = f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:{log_group_prefix}*"
+        logs = log_group_arn(self, f"{log_group_prefix}*")
         self.allow(
             iam.PolicyStatement(
                 sid="UseLakeKey",

@@ -71,7 +71,7 @@ def schedule(
         scope,
         f"{construct_id}Role",
         service="scheduler",
-        source_arn=f"arn:{stack.partition}:scheduler:{stack.region}:{stack.account}:schedule-group/{SCHEDULE_GROUP}",
+        source_arn=stack.format_arn(service="scheduler", resource="schedule-group", resource_name=SCHEDULE_GROUP),
         description=f"EventBridge Scheduler: {description}",
         statements=[*statements, *_dead_letter_statements(dead_letters)],
     )
@@ -139,7 +139,7 @@ def pipeline_rule(
         scope,
         f"{construct_id}Role",
         service="events",
-        source_arn=f"arn:{stack.partition}:events:{stack.region}:{stack.account}:rule/*",
+        source_arn=stack.format_arn(service="events", resource="rule", resource_name="*"),
         description=f"EventBridge: {description}",
         statements=[iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"], resources=[pipeline_arn])],
     )

@@ -25,7 +25,7 @@ PUBLISHERS = {
 
 def _publisher_condition(service: str, stack: cdk.Stack) -> dict[str, dict[str, str]] | None:
     if service == "events.amazonaws.com":
-        return {"ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:events:{stack.region}:{stack.account}:rule/*"}}
+        return {"ArnLike": {"aws:SourceArn": stack.format_arn(service="events", resource="rule", resource_name="*")}}
     if service == "costalerts.amazonaws.com":
         return None
     return {"StringEquals": {"aws:SourceAccount": stack.account}}
@@ -82,7 +82,11 @@ class AlertsTopic(Construct):
                 actions=["sqs:SendMessage"],
                 resources=[self.dead_letters.queue_arn],
                 conditions={
-                    "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:events:{stack.region}:{account}:rule/*"}
+                    "ArnLike": {
+                        "aws:SourceArn": stack.format_arn(
+                            service="events", account=account, resource="rule", resource_name="*"
+                        )
+                    }
                 },
             )
         )

@@ -16,6 +16,7 @@ from constructs import Construct
 
 from components.foundation.compliance import acknowledge_wildcard
 from components.foundation.exam import demonstrates
+from components.foundation.log_groups import log_group_arn
 from components.foundation.roles import ServiceRole
 from config.facts import fact
 
@@ -29,9 +30,8 @@ class ApiGatewayLoggingRole(Construct):
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
         documented = fact("apigateway-account-cloudwatch-role")
-        log_groups = f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
+        log_groups = log_group_arn(self, "*")
         self.role = ServiceRole(
             self,
             "Role",

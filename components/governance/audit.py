@@ -39,7 +39,7 @@ class AuditTrail(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        trails_arn = f"arn:{stack.partition}:cloudtrail:*:{stack.account}:trail/*"
+        trails_arn = stack.format_arn(service="cloudtrail", region="*", resource="trail", resource_name="*")
         # Retained like the audit bucket it encrypts: a deleted key would leave the kept logs unreadable.
         self.key = platform_key(
             self,

@@ -10,7 +10,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from components.foundation.exam import demonstrates
-from config.settings import GovernanceConfig
+from config.schema import GovernanceConfig
 
 
 class CostControls(Construct):

@@ -17,7 +17,7 @@ from components.data.lake import MODELS_PREFIX, DataLake
 from components.foundation.exam import demonstrates
 from components.ml.pipeline import SageMakerPipeline
 from components.network import IsolatedNetwork
-from pipelines import definition as placeholders
+from pipelines import placeholders
 
 
 class BatchScoring(Construct):

@@ -8,7 +8,7 @@ import json
 from functools import cache
 from typing import Any
 
-from config.settings import DATA_DIR
+from config.catalogs import DATA_DIR
 
 
 @cache

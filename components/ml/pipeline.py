@@ -24,7 +24,7 @@ from components.foundation.compliance import acknowledge_wildcard
 from components.foundation.roles import ServiceRole
 from components.ml.images import image_accounts, image_table
 from components.network import IsolatedNetwork
-from pipelines import definition as placeholders
+from pipelines import placeholders
 
 DEFINITIONS = Path(__file__).resolve().parents[2] / "pipelines" / "definitions"
 IMAGES_MAPPING = "SageMakerImageAccounts"

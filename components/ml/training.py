@@ -32,8 +32,8 @@ from components.foundation.exam import demonstrates
 from components.foundation.triggers import pipeline_rule, pipeline_schedule
 from components.ml.pipeline import SageMakerPipeline, code_listing, processing_code
 from components.network import IsolatedNetwork
-from config.settings import MlConfig
-from pipelines import definition as placeholders
+from config.schema import MlConfig
+from pipelines import placeholders
 
 STEPS = Path(__file__).resolve().parents[2] / "pipelines" / "steps"
 

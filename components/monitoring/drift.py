@@ -31,8 +31,8 @@ from components.ml.pipeline import SageMakerPipeline, code_listing, processing_c
 from components.ml.training import TrainingPipeline
 from components.network import IsolatedNetwork
 from components.serving.endpoint import ModelEndpoint
-from config.settings import MonitoringConfig
-from pipelines import definition as placeholders
+from config.schema import MonitoringConfig
+from pipelines import placeholders
 
 STEPS = Path(__file__).resolve().parents[2] / "pipelines" / "steps"
 # The drift job logs its metrics under this namespace (pipelines/steps/drift.py NAMESPACE, kept equal by a

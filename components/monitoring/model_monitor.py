@@ -32,7 +32,7 @@ from components.foundation.roles import ServiceRole
 from components.ml.images import image_accounts, image_table
 from components.network import IsolatedNetwork
 from components.serving.endpoint import ModelEndpoint
-from config.settings import MonitoringConfig
+from config.schema import MonitoringConfig
 
 CONFIGS = Path(__file__).resolve().parents[2] / "monitoring"
 PREFIX = "monitoring/model-monitor"

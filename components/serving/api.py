@@ -15,7 +15,7 @@ from components.foundation.functions import VpcFunction
 from components.foundation.log_groups import encrypted_log_group
 from components.network import IsolatedNetwork
 from components.serving.endpoint import ModelEndpoint
-from config.settings import InferenceConfig
+from config.schema import InferenceConfig
 
 STAGE = "v1"
 

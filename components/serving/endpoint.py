@@ -34,7 +34,7 @@ from components.foundation.roles import ServiceRole
 from components.network import IsolatedNetwork
 from components.serving.alarms import variant_alarms
 from components.serving.scaling import scale_variant, scaling_role
-from config.settings import InferenceConfig
+from config.schema import InferenceConfig
 
 # The namespace of the endpoint's instance metrics (CPU, memory, disk), apart from invocation metrics.
 INSTANCE_METRICS = "/aws/sagemaker/Endpoints"
