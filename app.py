@@ -3,7 +3,9 @@
 
     npx cdk synth -c profile=production     # or -c config=path/to/profile.yaml
 
-A bad profile stops here with one line naming the field and the rule, before any construct exists.
+A bad profile stops here with one line naming the field and the rule, before any construct exists (and, when
+the CLI passes the context in the environment, before the CDK even loads: the error comes in a fraction of a
+second).
 """
 
 from __future__ import annotations
@@ -11,15 +13,12 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-import aws_cdk as cdk
-from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks, ServerlessChecks
-
-from config import ConfigError, load_settings
+from config import ConfigError, PlatformConfig, load_settings
 from config.loader import CONTEXT_OVERRIDES
-from stacks.stage import PlatformStage
-from tools.control_tower import ControlTowerGuard
 
 ROOT = Path(__file__).resolve().parent
 
@@ -29,15 +28,46 @@ def cdk_json_context() -> dict[str, object]:
     return dict(json.loads((ROOT / "cdk.json").read_text(encoding="utf-8")).get("context", {}))
 
 
+def _settings(get: Callable[[str], Any]) -> PlatformConfig:
+    """The profile the context names (``get`` reads one context key), or ConfigError."""
+    overrides = {field: get(key) for key, field in CONTEXT_OVERRIDES.items() if get(key)}
+    return load_settings(get("profile"), get("config"), overrides)
+
+
+def refused_early() -> str | None:
+    """The profile's error, read from the context the CDK CLI passes in ``CDK_CONTEXT_JSON``, without loading
+    the CDK; None when the profile is valid or the context is not all there (the CLI moves a large context to a
+    file, ``CONTEXT_OVERFLOW_LOCATION_ENV``), in which case ``main`` reads it through ``cdk.App`` as usual."""
+    raw = os.environ.get("CDK_CONTEXT_JSON")
+    if raw is None or os.environ.get("CONTEXT_OVERFLOW_LOCATION_ENV"):
+        return None
+    try:
+        _settings({**cdk_json_context(), **json.loads(raw)}.get)
+    except ConfigError as error:
+        return str(error)
+    return None
+
+
 def main() -> int:
+    early = refused_early()
+    if early is not None:
+        print(f"error: {early}", file=sys.stderr)
+        return 1
+    import aws_cdk as cdk  # noqa: PLC0415 - loaded once the profile is known to be valid
+    from cdk_nag import (  # noqa: PLC0415
+        AwsSolutionsChecks,
+        HIPAASecurityChecks,
+        NIST80053R5Checks,
+        PCIDSS321Checks,
+        ServerlessChecks,
+    )
+
+    from stacks.stage import PlatformStage  # noqa: PLC0415
+    from tools.control_tower import ControlTowerGuard  # noqa: PLC0415
+
     app = cdk.App(context=cdk_json_context())
     try:
-        overrides = {
-            field: app.node.try_get_context(key)
-            for key, field in CONTEXT_OVERRIDES.items()
-            if app.node.try_get_context(key)
-        }
-        config = load_settings(app.node.try_get_context("profile"), app.node.try_get_context("config"), overrides)
+        config = _settings(app.node.try_get_context)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

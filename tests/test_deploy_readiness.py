@@ -21,7 +21,7 @@ from config.loader import parse_settings
 from config.schema import FunctionName
 from pipelines.placeholders import SERVING_INSTANCE_TYPES
 from tests.helpers import as_list, every_resource, props, resources, statements
-from tools.platform import EXAMPLE_MODEL_PACKAGE, Synthesized, synthesize
+from tools.platform import EXAMPLE_MODEL_PACKAGE, Synthesized
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("components", "stacks", "config", "lambdas", "pipelines", "tools")
@@ -232,13 +232,27 @@ def test_pinned_azs_are_checked(zones: list[str], region: str | None, expected: 
     assert expected in _refused(raw)
 
 
-def test_pinned_azs_are_the_ones_the_vpc_uses(tmp_path: Path) -> None:
+def test_pinned_azs_are_the_ones_the_vpc_uses() -> None:
+    """The Network stack alone, as the stage builds it, for a serving profile that pins its AZs."""
+    import aws_cdk as cdk  # noqa: PLC0415 - the one test here that builds a stack
+    from aws_cdk.assertions import Template  # noqa: PLC0415
+
+    from stacks.network_stack import NetworkStack  # noqa: PLC0415
+
     raw = _raw()
     raw.update(region="eu-west-1", account="123456789012")
     raw["network"]["availability_zones"] = ["eu-west-1b", "eu-west-1c"]
     raw["inference"]["model_package_arn"] = EXAMPLE_MODEL_PACKAGE
-    built = synthesize(parse_settings(raw), tmp_path)
-    zones = sorted(props(s)["AvailabilityZone"] for _, _, s in every_resource(built, "AWS::EC2::Subnet"))
+    config = parse_settings(raw)
+    stack = NetworkStack(
+        cdk.App(),
+        "Network",
+        config=config,
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+        env=cdk.Environment(account=config.account, region=config.region),
+    )
+    subnets = Template.from_stack(stack).find_resources("AWS::EC2::Subnet")
+    zones = sorted(subnet["Properties"]["AvailabilityZone"] for subnet in subnets.values())
     assert zones == ["eu-west-1b", "eu-west-1c"]
 
 
