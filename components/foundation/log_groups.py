@@ -45,6 +45,6 @@ def encrypted_log_group(
             cfn,
             "cloudwatch_log_group_retention_period_check",
             f"The profile keeps these logs {retention_days} days to bound a sandbox's cost; production keeps "
-            f"them at least {CONTROL_TOWER_MINIMUM_DAYS} days (validated in config/settings.py).",
+            f"them at least {CONTROL_TOWER_MINIMUM_DAYS} days (validated in config/schema.py).",
         )
     return group
