@@ -9,6 +9,7 @@ from config.loader import (
     resolve_profile_path,
 )
 from config.schema import (
+    ApiConfig,
     AutoscalingConfig,
     BudgetConfig,
     DataLakeConfig,
@@ -27,6 +28,7 @@ from config.schema import (
 
 __all__ = [
     "CONTEXT_OVERRIDES",
+    "ApiConfig",
     "AutoscalingConfig",
     "BudgetConfig",
     "ConfigError",

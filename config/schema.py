@@ -175,6 +175,13 @@ class DeploymentConfig(_Model):
     termination_wait_seconds: SecondsUpToAnHour
 
 
+class ApiConfig(_Model):
+    """The invocation API in front of the endpoint (API Gateway stage throttling)."""
+
+    throttle_rate_per_second: int = Field(ge=1, le=10_000, description="Steady-state requests per second.")
+    throttle_burst: int = Field(ge=1, le=5_000, description="Requests admitted at once above the steady rate.")
+
+
 class InferenceConfig(_Model):
     """Serving. ``model_package_arn: null`` is the first deploy: no approved model yet, so no endpoint."""
 
@@ -201,8 +208,7 @@ class InferenceConfig(_Model):
     serverless_max_concurrency: int = Field(default=5, ge=1, le=200)
     async_max_concurrent_invocations_per_instance: int = Field(default=4, ge=1, le=1000)
     batch_transform: bool = Field(default=False, description="A batch-scoring pipeline for offline inference.")
-    api_throttle_rate_per_second: int = Field(ge=1, le=10_000)
-    api_throttle_burst: int = Field(ge=1, le=5_000)
+    api: ApiConfig
 
     @model_validator(mode="after")
     def _capacity(self) -> InferenceConfig:

@@ -81,7 +81,7 @@ class InferenceStack(cdk.Stack):
             self.api = InvocationApi(
                 self,
                 "Invocation",
-                config=inference,
+                config=inference.api,
                 reserved_concurrency=config.functions.reserved_for("invoke_endpoint"),
                 endpoint=self.endpoint,
                 feature_count=len(features) - 3,

@@ -250,8 +250,8 @@ def test_api_requires_iam_and_is_throttled_and_logged(builds: dict[str, Synthesi
     assert methods and all(props(m)["AuthorizationType"] == "AWS_IAM" for m in methods)
     (stage,) = resources(template, "AWS::ApiGateway::Stage").values()
     (settings,) = props(stage)["MethodSettings"]
-    assert settings["ThrottlingRateLimit"] == build.config.inference.api_throttle_rate_per_second
-    assert settings["ThrottlingBurstLimit"] == build.config.inference.api_throttle_burst
+    assert settings["ThrottlingRateLimit"] == build.config.inference.api.throttle_rate_per_second
+    assert settings["ThrottlingBurstLimit"] == build.config.inference.api.throttle_burst
     assert props(stage)["TracingEnabled"] is True
     log_group = props(stage)["AccessLogSetting"]["DestinationArn"]["Fn::Join"][1][-1]["Ref"]
     assert "KmsKeyId" in props(template["Resources"][log_group])

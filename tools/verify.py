@@ -865,7 +865,7 @@ def _api_hint(run: Run, status: int, endpoint: str | None) -> str:
     if status == 403:
         return "the SigV4 signature (credentials, region) and the caller's execute-api:Invoke permission"
     if status == 429:
-        return "the API's throttling (inference.api_throttle_rate_per_second, api_throttle_burst)"
+        return "the API's throttling (inference.api.throttle_rate_per_second, throttle_burst)"
     if status < 500:
         return "the API's access logs (Inference stack, InvocationApi access log group)"
     try:

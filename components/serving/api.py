@@ -15,7 +15,7 @@ from components.foundation.functions import VpcFunction
 from components.foundation.log_groups import encrypted_log_group
 from components.network import IsolatedNetwork
 from components.serving.endpoint import ModelEndpoint
-from config.schema import InferenceConfig
+from config.schema import ApiConfig
 
 STAGE = "v1"
 
@@ -30,7 +30,7 @@ class InvocationApi(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: InferenceConfig,
+        config: ApiConfig,
         reserved_concurrency: int | None,
         endpoint: ModelEndpoint,
         feature_count: int,
@@ -77,8 +77,8 @@ class InvocationApi(Construct):
                 # Governance stack sets (facts: apigateway-account-cloudwatch-role); no request bodies logged.
                 logging_level=apigw.MethodLoggingLevel.ERROR,
                 data_trace_enabled=False,
-                throttling_rate_limit=config.api_throttle_rate_per_second,
-                throttling_burst_limit=config.api_throttle_burst,
+                throttling_rate_limit=config.throttle_rate_per_second,
+                throttling_burst_limit=config.throttle_burst,
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
                 access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
                     caller=True,
