@@ -85,7 +85,7 @@ unit: setup image-envs ## pytest only (assertions, snapshots, container parity, 
 
 test: lint typecheck unit ## The whole quality gate: lint, types, tests and compliance, every build of both profiles
 
-bench: setup ## Wall time of cold synths, the ML script tests, the definition regeneration and the test run
+bench: setup ## Wall and CPU time of cold synths, the script tests, the definition check, the test run and its parts
 	$(PY) -m tools.bench
 
 cost: setup ## Fixed monthly cost of each profile, idle and serving, from the synthesized templates and the price table

@@ -1,2 +1,1 @@
-"""The platform's constructs, one package per domain mirroring the stacks: foundation, network, data, ml, serving,
-monitoring, governance. Named ``components`` so it never shadows the ``constructs`` library."""
+"""The platform's constructs, by domain: foundation, network, data, ml, serving, monitoring, governance."""

@@ -36,6 +36,12 @@ def interface_endpoint_catalog() -> dict[str, Any]:
     return dict(_data("interface_endpoints.yaml"))
 
 
+def sagemaker_images() -> dict[str, Any]:
+    """Image name (``xgboost``, ``sklearn``, ``model-monitor``, ``clarify``) -> repository, tag and the ECR account
+    of every region (written by ``python -m tools.import_sagemaker_images``)."""
+    return dict(_data("sagemaker_images.json"))
+
+
 def exam_tasks() -> dict[str, Any]:
     """Task statements of the exam guide, keyed by id (``"3.2"``)."""
     return dict(_data("exam_guide.json")["tasks"])

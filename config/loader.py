@@ -3,8 +3,8 @@
 A profile is a YAML file under ``config/`` (``sandbox.yaml``, ``production.yaml``) or any path given
 with ``-c config=PATH``. ``load_settings`` turns it into a :class:`PlatformConfig` or raises
 :class:`ConfigError` whose message is one line naming the field and the rule, so a bad value never
-reaches CloudFormation. Only ``app.py`` calls it; everything below receives the object (or the part of
-it a component needs).
+reaches CloudFormation. ``app.py`` and the tools (platform, preflight, verify, teardown) call it; stacks and
+components receive the object (or the part of it they use).
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""SageMaker Pipelines: sample data, step scripts, the definition builder and committed definitions."""
+"""SageMaker Pipelines: placeholders (all synth reads), builders, committed definitions, step scripts, sample data."""

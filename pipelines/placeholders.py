@@ -40,6 +40,7 @@ __all__ = [
     "SECURITY_GROUP",
     "SERVING_INSTANCE_TYPES",
     "SKLEARN_VERSION",
+    "STEPS",
     "SUBNET",
     "TRAINING_SOURCE",
     "VARIANTS",
@@ -51,6 +52,7 @@ __all__ = [
 
 DEFINITIONS = Path(__file__).resolve().parent / "definitions"
 FEATURE_SCHEMA = Path(__file__).resolve().parent / "feature_schema.json"
+STEPS = Path(__file__).resolve().parent / "steps"  # the step scripts, each uploaded as its own asset
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,7 @@ class FeatureStoreStack(cdk.Stack):
             self,
             "Features",
             name=f"{config.name_prefix}-credit-features",
-            key=lake.key,
-            bucket=lake.curated,
-            database_name=catalog.database_name,
+            lake=lake,
+            catalog=catalog,
             removal_policy=removal_policy,
         )

@@ -9,17 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
-from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from components.data.feature_store import load_schema
+from components.data.feature_store import model_features
 from components.data.lake import DataLake
-from components.ml.batch_scoring import BatchScoring
+from components.ml.registry import ModelRegistry
 from components.network import IsolatedNetwork
 from components.serving.api import InvocationApi
 from components.serving.approvals import ApprovalNotifications
+from components.serving.batch_scoring import BatchScoring
 from components.serving.endpoint import ModelEndpoint
 from config.schema import PlatformConfig
 
@@ -34,7 +34,7 @@ class InferenceStack(cdk.Stack):
         network: IsolatedNetwork,
         lake: DataLake,
         alerts: sns.ITopic,
-        model_package_group: sagemaker.CfnModelPackageGroup,
+        registry: ModelRegistry,
         removal_policy: cdk.RemovalPolicy,
         dead_letters: sqs.IQueue,
         **kwargs: Any,
@@ -45,7 +45,7 @@ class InferenceStack(cdk.Stack):
         self.approvals = ApprovalNotifications(
             self,
             "Approvals",
-            model_package_group=model_package_group,
+            registry=registry,
             topic=alerts,
             deploy_command=f"make deploy{profile} MODEL_PACKAGE_ARN=",
             dead_letters=dead_letters,
@@ -57,7 +57,7 @@ class InferenceStack(cdk.Stack):
                 "BatchScoring",
                 name_prefix=config.name_prefix,
                 instance_type=inference.instance_type,
-                model_package_group=model_package_group,
+                registry=registry,
                 network=network,
                 lake=lake,
             )
@@ -77,14 +77,13 @@ class InferenceStack(cdk.Stack):
         )
         cdk.CfnOutput(self, "EndpointName", value=self.endpoint.endpoint_name)
         if inference.mode != "async":  # async clients write requests to S3 and call InvokeEndpointAsync
-            features = [f["name"] for f in load_schema()["features"]]
             self.api = InvocationApi(
                 self,
                 "Invocation",
                 config=inference.api,
                 reserved_concurrency=config.functions.reserved_for("invoke_endpoint"),
                 endpoint=self.endpoint,
-                feature_count=len(features) - 3,
+                feature_count=len(model_features()),
                 network=network,
                 log_retention_days=config.log_retention_days,
                 removal_policy=removal_policy,

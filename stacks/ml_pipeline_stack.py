@@ -40,5 +40,4 @@ class MlPipelineStack(cdk.Stack):
             features=features,
             dead_letters=dead_letters,
         )
-        # The registry holds every approved model's lineage: kept in production (control 41).
-        self.training.model_package_group.apply_removal_policy(removal_policy)
+        self.training.registry.apply_removal_policy(removal_policy)

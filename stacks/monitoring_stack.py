@@ -10,7 +10,6 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from components.data.lake import DataLake
-from components.ml.batch_scoring import BatchScoring
 from components.ml.pipeline import SageMakerPipeline
 from components.ml.training import TrainingPipeline
 from components.monitoring.dashboard import OperationsDashboard
@@ -19,6 +18,7 @@ from components.monitoring.model_monitor import ModelMonitor
 from components.monitoring.notifications import PlatformNotifications
 from components.network import IsolatedNetwork
 from components.serving.api import InvocationApi
+from components.serving.batch_scoring import BatchScoring
 from components.serving.endpoint import ModelEndpoint
 from config.schema import PlatformConfig
 
@@ -80,7 +80,7 @@ class MonitoringStack(cdk.Stack):
             self,
             "Notifications",
             pipelines=pipelines,
-            model_package_group=training.model_package_group,
+            registry=training.registry,
             topic=alerts,
             dead_letters=dead_letters,
         )

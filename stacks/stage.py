@@ -1,4 +1,4 @@
-"""One stage composes every stack; the same stage serves the sandbox and the pipeline's stages."""
+"""One stage composes every stack of a profile: the sandbox today, and each account's copy of the platform."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ class PlatformStage(cdk.Stage):
             network=self.network.network,
             lake=self.data_lake.lake,
             alerts=self.governance.alerts.topic,
-            model_package_group=self.ml_pipeline.training.model_package_group,
+            registry=self.ml_pipeline.training.registry,
             dead_letters=self.governance.alerts.dead_letters,
             removal_policy=removal,
             description="ML platform inference: endpoint, invocation API, model-deploy path (MLA-C01 3.1, 3.2, 3.3)",

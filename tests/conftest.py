@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from tools.control_tower import guard_command
-from tools.platform import AUDIT, BUILDS, DONE, Synthesized, load_build, synthesize_build
+from tools.platform import AUDIT, BUILDS, DONE, WORKER_JOBS, Synthesized, load_build, synthesize_build
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
@@ -38,12 +38,6 @@ SERVING = ("sandbox-serving", "production-serving")
 
 
 BUILD_FIXTURES = frozenset({"builds", "synthesized", "platform", "serving", "sandbox", "production"})
-# Background synthesis for a whole-suite run: two workers (the machine has two cores), each synthesizing its
-# builds in order, the heaviest spread evenly; the acknowledgment audits ride along.
-WORKER_JOBS = (
-    ("sandbox", "sandbox-serving", "serverless", "batch", "async", f"sandbox-serving{AUDIT}"),
-    ("production", "production-serving", "model-monitor-ab", "shadow", f"serverless{AUDIT}"),
-)
 
 
 class LazyBuilds(Mapping[str, Synthesized]):

@@ -181,6 +181,14 @@ BUILDS: dict[str, tuple[str, dict[str, object]]] = {
 AUDIT = "@audit"
 
 
+# A whole test session synthesizes in two background workers (the machine has two cores), each building its
+# jobs in order, the heaviest spread evenly; the acknowledgment audits ride along (tests/conftest.py, make bench).
+WORKER_JOBS = (
+    ("sandbox", "sandbox-serving", "serverless", "batch", "async", f"sandbox-serving{AUDIT}"),
+    ("production", "production-serving", "model-monitor-ab", "shadow", f"serverless{AUDIT}"),
+)
+
+
 def build_config(name: str) -> PlatformConfig:
     """The profile of build ``name`` (``BUILDS``; a trailing ``@audit`` is ignored), loaded and validated."""
     profile, overrides = BUILDS[name.removesuffix(AUDIT)]

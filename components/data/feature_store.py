@@ -9,22 +9,32 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from components.data.catalog import LakeCatalog
+from components.data.lake import DataLake
 from components.foundation.compliance import acknowledge_wildcard
 from components.foundation.exam import demonstrates
 from components.foundation.roles import ServiceRole
+from pipelines import placeholders
 
-SCHEMA = Path(__file__).resolve().parents[2] / "pipelines" / "feature_schema.json"
+SCHEMA = placeholders.FEATURE_SCHEMA
 OFFLINE_PREFIX = "feature-store"
+LABEL = placeholders.LABEL  # the target column: in the feature group for training, never a model input
 
 
 def load_schema(path: Path = SCHEMA) -> dict[str, Any]:
     """The schema the preprocess step writes (pipelines/feature_schema.json, checked by a test)."""
     return dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def model_features(schema: dict[str, Any] | None = None) -> list[str]:
+    """The model's input columns, in order: the feature group's features without the record id, the event
+    time and the label."""
+    schema = schema or load_schema()
+    skip = {schema["record_identifier"], schema["event_time"], LABEL}
+    return [feature["name"] for feature in schema["features"] if feature["name"] not in skip]
 
 
 class FeatureStore(Construct):
@@ -38,13 +48,13 @@ class FeatureStore(Construct):
         construct_id: str,
         *,
         name: str,
-        key: kms.IKey,
-        bucket: s3.IBucket,
-        database_name: str,
+        lake: DataLake,
+        catalog: LakeCatalog,
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
+        key, bucket, database_name = lake.key, lake.curated, catalog.database_name
         schema = load_schema()
         # Feature group names are unique per account and Region, and a retained group keeps its name after a
         # teardown (facts: feature-group-name-unique): a fixed name would make the next deploy fail with

@@ -12,7 +12,8 @@ from components.foundation.storage import SecureBucket
 from config.schema import DataLakeConfig
 from pipelines import placeholders
 
-# The lake's layout: where each producer writes and each consumer reads, in one place for every domain.
+# The prefixes that more than one domain shares: where a producer writes and another domain reads. A prefix
+# only one component uses (batch/, monitoring/drift/, monitoring/model-monitor/) lives with that component.
 TRAINING_PREFIX = "training/"  # in raw: the training data teams upload
 READY_MARKER = f"{TRAINING_PREFIX}_READY"  # in raw: one upload of this object = one training pipeline execution
 MODELS_PREFIX = "pipelines/models"  # in artifacts: model versions the training pipeline writes

@@ -1,2 +1,1 @@
-"""Building blocks every domain uses: compliance acknowledgments, keys, secure buckets, log groups, roles, exam
-metadata, triggers, dead-letter queues and VPC functions."""
+"""Building blocks every domain uses: exceptions, keys, buckets, log groups, roles, functions, triggers."""

@@ -1,7 +1,7 @@
 """Learner layer: record on a resource which MLA-C01 task statements it demonstrates, and why.
 
 The record lands in the resource's CloudFormation ``Metadata`` under ``MlaC01``, so a learner reading
-a synthesized template sees it next to the resource, and ``tools.exam_coverage`` builds the coverage
+a synthesized template sees it next to the resource, and ``tools.reports`` builds the coverage
 report from the templates alone.
 """
 

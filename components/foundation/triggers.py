@@ -3,7 +3,7 @@ role that may start that one pipeline and nothing else) and what tells a person 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
@@ -99,26 +99,35 @@ def schedule(
     return cfn_schedule
 
 
+class Pipeline(Protocol):
+    """What a trigger needs of a SageMaker pipeline (``components.ml.pipeline.SageMakerPipeline`` is one)."""
+
+    @property
+    def arn(self) -> str: ...
+
+    @property
+    def pipeline(self) -> IConstruct: ...
+
+
 def pipeline_schedule(
     scope: Construct,
     construct_id: str,
     *,
-    pipeline_arn: str,
+    pipeline: Pipeline,
     expression: str,
     description: str,
     dead_letters: sqs.IQueue,
-    after: IConstruct,
 ) -> scheduler.CfnSchedule:
-    """Start ``pipeline_arn`` on ``expression``."""
+    """Start ``pipeline`` on ``expression``, once the pipeline exists."""
     return schedule(
         scope,
         construct_id,
-        target_arn=pipeline_arn,
-        statements=[iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"], resources=[pipeline_arn])],
+        target_arn=pipeline.arn,
+        statements=[iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"], resources=[pipeline.arn])],
         expression=expression,
         description=description,
         dead_letters=dead_letters,
-        after=after,
+        after=pipeline.pipeline,
         pipeline_target=True,
     )
 
@@ -127,13 +136,14 @@ def pipeline_rule(
     scope: Construct,
     construct_id: str,
     *,
-    pipeline_arn: str,
+    pipeline: Pipeline,
     event_pattern: dict[str, Any],
     description: str,
     dead_letters: sqs.IQueue,
     parameters: dict[str, str] | None = None,
 ) -> events.CfnRule:
-    """Start ``pipeline_arn`` when ``event_pattern`` matches; undeliverable starts go to ``dead_letters``."""
+    """Start ``pipeline`` when ``event_pattern`` matches; undeliverable starts go to ``dead_letters``."""
+    pipeline_arn = pipeline.arn
     stack = cdk.Stack.of(scope)
     role = _starter_role(
         scope,

@@ -1,2 +1,1 @@
-"""The ML domain: the training pipeline and its model registry, the SageMaker pipeline builder, the image table and
-batch scoring."""
+"""The ML domain: the training pipeline, the model registry, the pipeline builder and the image table."""

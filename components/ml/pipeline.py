@@ -1,7 +1,7 @@
 """One builder for every SageMaker pipeline of the platform (training, drift, batch scoring).
 
 Each pipeline is the committed definition ``pipelines/definitions/<name>.json`` (generated offline with the
-SageMaker Python SDK by ``python -m pipelines.build``) with its placeholders replaced by CloudFormation
+SageMaker Python SDK by ``python -m pipelines.builders``) with its placeholders replaced by CloudFormation
 references, run by a role of its own that may pass itself to the jobs it starts. Synth never imports the SDK.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -22,11 +21,11 @@ from constructs import Construct, IConstruct
 from components.data.lake import DataLake
 from components.foundation.compliance import acknowledge_wildcard
 from components.foundation.roles import ServiceRole
-from components.ml.images import image_accounts, image_table
+from components.ml.images import image_accounts
 from components.network import IsolatedNetwork
+from config.catalogs import sagemaker_images
 from pipelines import placeholders
 
-DEFINITIONS = Path(__file__).resolve().parents[2] / "pipelines" / "definitions"
 IMAGES_MAPPING = "SageMakerImageAccounts"
 # Where a processing job finds its code: SageMaker downloads the code input under this folder.
 PROCESSING_CODE_DIR = "/opt/ml/processing/input/code/"
@@ -65,8 +64,8 @@ def render_definition(
     region from the stack; parameter defaults from the profile. An unreplaced placeholder stops synth.
     """
     stack = cdk.Stack.of(scope)
-    text = (DEFINITIONS / f"{name}.json").read_text()
-    table = image_table()
+    text = (placeholders.DEFINITIONS / f"{name}.json").read_text()
+    table = sagemaker_images()
     every = dict(replacements)
     mapping: cdk.CfnMapping | None = None
     for framework in ("xgboost", "sklearn"):

@@ -13,7 +13,6 @@ import io
 import json
 import os
 import tarfile
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -21,7 +20,6 @@ import jsii
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as assets
-from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -31,11 +29,10 @@ from components.data.lake import BASELINE_PREFIX, READY_MARKER, TRAINING_PREFIX,
 from components.foundation.exam import demonstrates
 from components.foundation.triggers import pipeline_rule, pipeline_schedule
 from components.ml.pipeline import SageMakerPipeline, code_listing, processing_code
+from components.ml.registry import ModelRegistry
 from components.network import IsolatedNetwork
 from config.schema import MlConfig
 from pipelines import placeholders
-
-STEPS = Path(__file__).resolve().parents[2] / "pipelines" / "steps"
 
 
 @jsii.implements(cdk.ILocalBundling)
@@ -46,7 +43,7 @@ class _TrainingSourceBundle:
     def try_bundle(self, output_dir: str, *, image: cdk.DockerImage, **_: Any) -> bool:
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            data = (STEPS / "train.py").read_bytes()
+            data = (placeholders.STEPS / "train.py").read_bytes()
             info = tarfile.TarInfo("train.py")
             info.size, info.mode, info.mtime = len(data), 0o644, 0
             tar.addfile(info, io.BytesIO(data))
@@ -56,8 +53,8 @@ class _TrainingSourceBundle:
 
 
 class TrainingPipeline(Construct):
-    """``pipeline`` (AWS::SageMaker::Pipeline), ``model_package_group`` (the registry), ``role`` (the pipeline's
-    own), optional ``schedule`` and ``new_data_rule``; ``pipeline_name``/``pipeline_arn`` for triggers."""
+    """``registry`` (the model package group), ``built`` (the pipeline: its ``pipeline``, ``role``, ``name``,
+    ``arn`` and metrics), optional ``schedule`` and ``new_data_rule``."""
 
     def __init__(
         self,
@@ -73,19 +70,17 @@ class TrainingPipeline(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        group_name = f"{name_prefix}-models"
-        self.model_package_group_name = group_name
 
         scripts = {
             name: assets.Asset(
-                self, name.removesuffix(".py").title().replace("_", "") + "Script", path=str(STEPS / name)
+                self, name.removesuffix(".py").title().replace("_", "") + "Script", path=str(placeholders.STEPS / name)
             )
             for name in placeholders.SCRIPTS
         }
         source = assets.Asset(
             self,
             "TrainingSource",
-            path=str(STEPS),
+            path=str(placeholders.STEPS),
             exclude=["*", "!train.py"],
             asset_hash_type=cdk.AssetHashType.SOURCE,
             bundling=cdk.BundlingOptions(
@@ -96,23 +91,18 @@ class TrainingPipeline(Construct):
         )
         code = [*scripts.values(), source]
 
-        self.model_package_group = sagemaker.CfnModelPackageGroup(
+        self.registry = ModelRegistry(
             self,
-            "ModelPackageGroup",
-            model_package_group_name=group_name,
-            model_package_group_description="Credit-default models; deploy only packages a person approved",
+            name=f"{name_prefix}-models",
+            description="Credit-default models; deploy only packages a person approved",
         )
-        demonstrates(
-            self.model_package_group,
-            ["2.3", "3.3"],
-            "The model registry: versions with metrics, deployed only after manual approval.",
-        )
+        group_name = self.registry.name
 
         def sagemaker_arn(resource: str, name: str) -> str:
             return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
 
         jobs = [sagemaker_arn(kind, "*") for kind in ("processing-job", "training-job", "hyper-parameter-tuning-job")]
-        packages = sagemaker_arn("model-package", f"{group_name}/*")
+        packages = self.registry.package_arns
         artifacts = lake.artifacts.arn_for_objects("pipelines/*")
         baseline = lake.artifacts.arn_for_objects(f"{BASELINE_PREFIX}/*")
         training_data = lake.raw.arn_for_objects(f"{TRAINING_PREFIX}*")
@@ -144,7 +134,7 @@ class TrainingPipeline(Construct):
                 ),
                 iam.PolicyStatement(
                     sid="RegisterModels",
-                    resources=[sagemaker_arn("model-package-group", group_name), packages],
+                    resources=[self.registry.arn, packages],
                     actions=[
                         "sagemaker:CreateModelPackage",
                         "sagemaker:DescribeModelPackage",
@@ -199,11 +189,10 @@ class TrainingPipeline(Construct):
                 "TrainingInstanceType": config.training_instance_type,
                 "AucThreshold": config.auc_threshold,
             },
-            depends_on=[self.model_package_group],
+            depends_on=[self.registry.group],
         )
         self.built = built
         self.role, self.pipeline = built.role, built.pipeline
-        self.pipeline_name, self.pipeline_arn = built.name, built.arn
         demonstrates(
             self.role.role, ["4.3"], "A role for the training pipeline only, separate from endpoint and monitor roles."
         )
@@ -219,11 +208,10 @@ class TrainingPipeline(Construct):
         schedule = pipeline_schedule(
             self,
             "RetrainingSchedule",
-            pipeline_arn=self.pipeline_arn,
+            pipeline=self.built,
             expression=config.retraining_schedule or "",
             description="start the training pipeline on its retraining schedule",
             dead_letters=dead_letters,
-            after=self.pipeline,
         )
         demonstrates(schedule, ["3.3"], "EventBridge Scheduler retrains on a timetable.")
         return schedule
@@ -232,7 +220,7 @@ class TrainingPipeline(Construct):
         rule = pipeline_rule(
             self,
             "NewDataRule",
-            pipeline_arn=self.pipeline_arn,
+            pipeline=self.built,
             dead_letters=dead_letters,
             description=f"start the training pipeline when s3://<raw>/{READY_MARKER} is written",
             event_pattern={

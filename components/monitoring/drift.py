@@ -1,4 +1,4 @@
-"""Drift detection and the retraining loop (controls 14, 15; exam 4.1, 4.2, 3.3).
+"""Drift detection and the retraining loop (control 15; exam 4.1, 3.3).
 
 Drift monitoring works in every account (SageMaker Model Monitor is closed to new customers): a scheduled,
 network-isolated drift job reads the endpoint's data capture and the latest training baseline and logs its
@@ -10,7 +10,6 @@ retrains again, and at most once per evaluation period of a day.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -34,7 +33,6 @@ from components.serving.endpoint import ModelEndpoint
 from config.schema import MonitoringConfig
 from pipelines import placeholders
 
-STEPS = Path(__file__).resolve().parents[2] / "pipelines" / "steps"
 # The drift job logs its metrics under this namespace (pipelines/steps/drift.py NAMESPACE, kept equal by a
 # test); synth must not import the step script, which needs numpy.
 NAMESPACE = "MLPlatform/Drift"
@@ -66,7 +64,7 @@ class DriftMonitor(Construct):
         endpoint_name = endpoint.endpoint_name
         self.endpoint_name = endpoint_name
         self.psi_threshold = config.psi_threshold
-        script = assets.Asset(self, "DriftScript", path=str(STEPS / "drift.py"))
+        script = assets.Asset(self, "DriftScript", path=str(placeholders.STEPS / "drift.py"))
         capture = lake.artifacts.arn_for_objects(f"{CAPTURE_PREFIX}/{endpoint_name}/*")
         baseline = lake.artifacts.arn_for_objects(f"{BASELINE_PREFIX}/*")
         reports = lake.artifacts.arn_for_objects("monitoring/drift/*")
@@ -115,7 +113,6 @@ class DriftMonitor(Construct):
         )
         self.built = built
         self.role, self.pipeline = built.role, built.pipeline
-        self.pipeline_name, self.pipeline_arn = built.name, built.arn
         demonstrates(self.role.role, ["4.3"], "Monitoring has its own role, apart from pipeline and endpoint roles.")
         demonstrates(self.pipeline, ["4.1"], "Scheduled drift detection that needs no Model Monitor subscription.")
 
@@ -138,14 +135,14 @@ class DriftMonitor(Construct):
                 iam.PolicyStatement(
                     sid="StartDriftPipeline",
                     actions=["sagemaker:StartPipelineExecution"],
-                    resources=[self.pipeline_arn],
+                    resources=[built.arn],
                 ),
             ],
             environment={
                 "ARTIFACTS_BUCKET": lake.artifacts.bucket_name,
                 "CAPTURE_PREFIX": capture_prefix,
                 "BASELINE_PREFIX": baseline_prefix,
-                "PIPELINE_NAME": self.pipeline_name,
+                "PIPELINE_NAME": built.name,
             },
             reserved_concurrency=reserved_concurrency,
             log_retention_days=log_retention_days,
@@ -188,7 +185,7 @@ class DriftMonitor(Construct):
             self.retraining_rule = pipeline_rule(
                 self,
                 "RetrainOnDrift",
-                pipeline_arn=training.pipeline_arn,
+                pipeline=training.built,
                 dead_letters=dead_letters,
                 description="start the training pipeline when the drift alarm goes from OK to ALARM",
                 event_pattern={

@@ -29,9 +29,10 @@ from components.data.lake import CAPTURE_PREFIX, DataLake
 from components.foundation.compliance import acknowledge_wildcard
 from components.foundation.exam import demonstrates
 from components.foundation.roles import ServiceRole
-from components.ml.images import image_accounts, image_table
+from components.ml.images import image_accounts
 from components.network import IsolatedNetwork
 from components.serving.endpoint import ModelEndpoint
+from config.catalogs import sagemaker_images
 from config.schema import MonitoringConfig
 
 CONFIGS = Path(__file__).resolve().parents[2] / "monitoring"
@@ -58,7 +59,7 @@ class ModelMonitor(Construct):
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         endpoint_name = endpoint.endpoint_name
-        table = image_table()
+        table = sagemaker_images()
         mapping = cdk.CfnMapping(
             self, "ImageAccounts", mapping=image_accounts({"analyzer": "model-monitor", "clarify": "clarify"})
         )

@@ -3,7 +3,6 @@ alerts topic through EventBridge, with a dead-letter queue for undelivered event
 
 from __future__ import annotations
 
-from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -11,10 +10,11 @@ from constructs import Construct
 from components.foundation.exam import demonstrates
 from components.foundation.triggers import notification_rule
 from components.ml.pipeline import SageMakerPipeline
+from components.ml.registry import ModelRegistry
 
 
 class PlatformNotifications(Construct):
-    """Failed executions of ``pipelines`` and every state change in the registry, on the alerts topic."""
+    """Failed executions of ``pipelines`` and every state change in ``registry``, on the alerts topic."""
 
     def __init__(
         self,
@@ -22,7 +22,7 @@ class PlatformNotifications(Construct):
         construct_id: str,
         *,
         pipelines: list[SageMakerPipeline],
-        model_package_group: sagemaker.CfnModelPackageGroup,
+        registry: ModelRegistry,
         topic: sns.ITopic,
         dead_letters: sqs.IQueue,
     ) -> None:
@@ -49,7 +49,7 @@ class PlatformNotifications(Construct):
             event_pattern={
                 "source": ["aws.sagemaker"],
                 "detail-type": ["SageMaker Model Package State Change"],
-                "detail": {"ModelPackageGroupName": [model_package_group.model_package_group_name]},
+                "detail": {"ModelPackageGroupName": [registry.name]},
             },
             topic=topic,
             dead_letters=dead_letters,

@@ -1,2 +1,1 @@
-"""The serving domain: the model endpoint with its alarms and scaling, the invocation API, the approval
-notifications."""
+"""The serving domain: the endpoint, its alarms and scaling, the API, batch scoring and approvals."""

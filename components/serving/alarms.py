@@ -1,5 +1,5 @@
 """Per-variant alarms of a model endpoint: 5xx errors and p99 model latency. They notify the alerts topic and
-are the endpoint's automatic rollback alarms during a blue/green deployment (controls 12, 13; exam 4.1, 4.2)."""
+are the endpoint's automatic rollback alarms during a blue/green deployment (controls 12, 14; exam 4.1, 4.2)."""
 
 from __future__ import annotations
 

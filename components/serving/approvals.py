@@ -3,24 +3,24 @@
 
 from __future__ import annotations
 
-from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from components.foundation.exam import demonstrates
 from components.foundation.triggers import notification_rule
+from components.ml.registry import ModelRegistry
 
 
 class ApprovalNotifications(Construct):
-    """``rule``: an approved package of ``model_package_group`` announces, on ``topic``, the command that serves it."""
+    """``rule``: an approved package of ``registry`` announces, on ``topic``, the command that serves it."""
 
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        model_package_group: sagemaker.CfnModelPackageGroup,
+        registry: ModelRegistry,
         topic: sns.ITopic,
         deploy_command: str,
         dead_letters: sqs.IQueue,
@@ -34,7 +34,7 @@ class ApprovalNotifications(Construct):
                 "source": ["aws.sagemaker"],
                 "detail-type": ["SageMaker Model Package State Change"],
                 "detail": {
-                    "ModelPackageGroupName": [model_package_group.model_package_group_name],
+                    "ModelPackageGroupName": [registry.name],
                     "ModelApprovalStatus": ["Approved"],
                 },
             },

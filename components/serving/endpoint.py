@@ -1,8 +1,9 @@
-"""SageMaker inference (controls 7, 9-14; exam 3.1, 3.2, 4.1).
+"""The model endpoint (controls 7, 9-12; exam 3.1, 3.2, 4.1).
 
 Models come from approved model packages; the endpoint config is KMS-encrypted and captures requests
 and responses into the lake; updates shift traffic blue/green (canary or linear) and roll back on the
-alarms defined here; every instance-backed variant scales on invocations per instance.
+per-variant alarms (``components.serving.alarms``); every instance-backed variant scales on invocations per
+instance (``components.serving.scaling``).
 
 Modes (``inference.mode``):
 

@@ -1,4 +1,4 @@
-"""Autoscaling of a model endpoint's variants (control 11; exam 3.2, 4.2): target tracking on invocations per
+"""Autoscaling of a model endpoint's variants (control 13; exam 3.2, 4.2): target tracking on invocations per
 instance (realtime) or on the backlog per instance with a step from zero (async), cooldowns, and optional
 business-hours capacity."""
 

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from components.data.lake import MODELS_PREFIX, DataLake
 from components.foundation.exam import demonstrates
 from components.ml.pipeline import SageMakerPipeline
+from components.ml.registry import ModelRegistry
 from components.network import IsolatedNetwork
 from pipelines import placeholders
 
 
 class BatchScoring(Construct):
-    """``pipeline`` (the batch-scoring pipeline) and ``role``: any approved version of ``model_package_group``
+    """``pipeline`` (the batch-scoring pipeline) and ``role``: any approved version in ``registry``
     scores an S3 prefix under ``batch/``."""
 
     def __init__(
@@ -31,7 +31,7 @@ class BatchScoring(Construct):
         *,
         name_prefix: str,
         instance_type: str,
-        model_package_group: sagemaker.CfnModelPackageGroup,
+        registry: ModelRegistry,
         network: IsolatedNetwork,
         lake: DataLake,
     ) -> None:
@@ -42,7 +42,7 @@ class BatchScoring(Construct):
             return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
 
         models, jobs = sagemaker_arn("model", "*"), sagemaker_arn("transform-job", "*")
-        packages = sagemaker_arn("model-package", f"{model_package_group.model_package_group_name}/*")
+        packages = registry.package_arns
         batch = lake.artifacts.arn_for_objects("batch/*")
         artifacts = lake.artifacts.arn_for_objects(f"{MODELS_PREFIX}/*")
         built = SageMakerPipeline(
@@ -102,5 +102,4 @@ class BatchScoring(Construct):
         )
         self.built = built
         self.role, self.pipeline = built.role, built.pipeline
-        self.pipeline_name, self.pipeline_arn = built.name, built.arn
         demonstrates(self.pipeline, ["3.1", "3.3"], "Batch transform: offline scoring without a standing endpoint.")
