@@ -125,6 +125,9 @@ def test_pipeline_failures_and_registry_changes_notify_the_topic(platform: Synth
     assert (f"{platform.config.name_prefix}-drift" in watched) is has_drift(platform)
     registry = props(patterns["SageMaker Model Package State Change"])
     assert registry["EventPattern"]["detail"]["ModelPackageGroupName"] == [f"{platform.config.name_prefix}-models"]
+    # One message per approval: the Inference stack's approval rule announces it (with how to serve the version).
+    assert registry["EventPattern"]["detail"]["ModelApprovalStatus"] == [{"anything-but": "Approved"}]
+    assert fact("eventbridge-anything-but").url
     for rule in (failures, registry):
         assert "AlertsTopic" in json.dumps(rule["Targets"][0]["Arn"])
 

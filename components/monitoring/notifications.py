@@ -14,7 +14,8 @@ from components.ml.registry import ModelRegistry
 
 
 class PlatformNotifications(Construct):
-    """Failed executions of ``pipelines`` and every state change in ``registry``, on the alerts topic."""
+    """Failed executions of ``pipelines`` and every state change in ``registry`` but approvals (announced by the
+    Inference stack with the command that serves the version), on the alerts topic."""
 
     def __init__(
         self,
@@ -45,15 +46,20 @@ class PlatformNotifications(Construct):
         self.registry = notification_rule(
             self,
             "RegistryChanges",
-            description="A model package of the platform changed state",
+            description="A model package of the platform was registered or rejected",
             event_pattern={
                 "source": ["aws.sagemaker"],
                 "detail-type": ["SageMaker Model Package State Change"],
-                "detail": {"ModelPackageGroupName": [registry.name]},
+                # Approvals have their own message, with the command that serves the version (the Inference
+                # stack's ApprovalNotifications): one approval, one message (facts: eventbridge-anything-but).
+                "detail": {
+                    "ModelPackageGroupName": [registry.name],
+                    "ModelApprovalStatus": [{"anything-but": "Approved"}],
+                },
             },
             topic=topic,
             dead_letters=dead_letters,
             paths={"arn": "$.detail.ModelPackageArn", "status": "$.detail.ModelApprovalStatus"},
             template="Model package <arn> is now <status>.",
         )
-        demonstrates(self.registry, ["3.3"], "Every registry decision is announced.")
+        demonstrates(self.registry, ["3.3"], "Every registry decision is announced (approvals with how to serve).")
