@@ -218,7 +218,7 @@ def test_clarify_configs_name_the_model_features_in_order() -> None:
     schema = json.loads((root / "pipelines" / "feature_schema.json").read_text())
     features = [f["name"] for f in schema["features"]][2:-1]
     for name in ("bias_analysis_config.json",):
-        config = json.loads((root / "monitoring" / name).read_text())
+        config = json.loads((root / "clarify" / name).read_text())
         assert config["headers"] == features, name
-    bias = json.loads((root / "monitoring" / "bias_analysis_config.json").read_text())
+    bias = json.loads((root / "clarify" / "bias_analysis_config.json").read_text())
     assert bias["facet"][0]["name_or_index"] in features

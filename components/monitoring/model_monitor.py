@@ -35,7 +35,7 @@ from components.serving.endpoint import ModelEndpoint
 from config.catalogs import sagemaker_images
 from config.schema import MonitoringConfig
 
-CONFIGS = Path(__file__).resolve().parents[2] / "monitoring"
+CONFIGS = Path(__file__).resolve().parents[2] / "clarify"
 PREFIX = "monitoring/model-monitor"
 GROUND_TRUTH = "monitoring/ground-truth"
 TYPES = ("DataQuality", "ModelQuality", "ModelBias")
