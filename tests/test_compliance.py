@@ -15,7 +15,7 @@ from components.foundation.compliance import AUDIT_METADATA
 from tests.conftest import Gates, LazyBuilds
 from tools.control_tower import Finding, parse_guard_output, unexplained
 from tools.control_tower import exceptions as guard_exceptions
-from tools.platform import BUILDS, NAG_PACKS, Synthesized
+from tools.platform import AUDITED_BUILDS, BUILDS, NAG_PACKS, Synthesized
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
@@ -60,7 +60,7 @@ def test_every_acknowledgment_names_one_finding_on_one_construct(platform: Synth
         assert len(reason) >= 25, (path, rule)
 
 
-@pytest.mark.parametrize("build", ["sandbox-serving", "serverless"])
+@pytest.mark.parametrize("build", AUDITED_BUILDS)
 def test_no_acknowledgment_is_stale(builds: LazyBuilds, build: str) -> None:
     """With acknowledgments recorded but not applied, every one of them matches a finding the packs raise."""
     audited = builds.audited(build)

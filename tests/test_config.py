@@ -240,3 +240,22 @@ def test_the_package_exports_only_names_of_its_modules() -> None:
     homes = (catalogs, config_types, schema, loader)
     for name in config.__all__:
         assert any(getattr(config, name) is vars(home).get(name) for home in homes), name
+
+
+def test_a_refused_profile_is_read_from_the_cli_context_before_the_cdk_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    import app  # noqa: PLC0415 - the composition root, imported only here
+
+    monkeypatch.delenv("CONTEXT_OVERFLOW_LOCATION_ENV", raising=False)
+    monkeypatch.setenv("CDK_CONTEXT_JSON", json.dumps({"profile": "nope"}))
+    assert app.refused_early() == "profile: unknown profile 'nope' (available: production, sandbox)"
+    monkeypatch.setenv("CDK_CONTEXT_JSON", json.dumps({"profile": "sandbox", "model_package_arn": "arn:bad"}))
+    assert (app.refused_early() or "").startswith("sandbox.yaml: inference.model_package_arn:")
+    monkeypatch.setenv("CDK_CONTEXT_JSON", json.dumps({"profile": "sandbox"}))
+    assert app.refused_early() is None  # valid: main() goes on through cdk.App
+    # The CLI moved part of the context to a file: not all there, so main() reads it through cdk.App.
+    monkeypatch.setenv("CDK_CONTEXT_JSON", json.dumps({"profile": "nope"}))
+    monkeypatch.setenv("CONTEXT_OVERFLOW_LOCATION_ENV", "/tmp/context-overflow.json")
+    assert app.refused_early() is None
+    monkeypatch.delenv("CDK_CONTEXT_JSON")
+    monkeypatch.delenv("CONTEXT_OVERFLOW_LOCATION_ENV")
+    assert app.refused_early() is None

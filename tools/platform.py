@@ -183,9 +183,11 @@ AUDIT = "@audit"
 
 # A whole test session synthesizes in two background workers (the machine has two cores), each building its
 # jobs in order, the heaviest spread evenly; the acknowledgment audits ride along (tests/conftest.py, make bench).
+# The builds whose acknowledgments the stale-acknowledgment audit checks: between them, every acknowledgment.
+AUDITED_BUILDS = ("sandbox-serving", "serverless")
 WORKER_JOBS = (
-    ("sandbox", "sandbox-serving", "serverless", "batch", "async", f"sandbox-serving{AUDIT}"),
-    ("production", "production-serving", "model-monitor-ab", "shadow", f"serverless{AUDIT}"),
+    ("sandbox", "sandbox-serving", "serverless", "batch", "async", AUDITED_BUILDS[0] + AUDIT),
+    ("production", "production-serving", "model-monitor-ab", "shadow", AUDITED_BUILDS[1] + AUDIT),
 )
 
 
