@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_sns as sns
@@ -73,3 +76,33 @@ def test_an_unreplaced_placeholder_fails_synth() -> None:
     ).network
     with pytest.raises(ValueError, match="unreplaced value"):
         render_definition(network, name="drift", network=network, replacements={}, defaults={})
+
+
+# Which domains each domain of components/ may import: foundation below everything, the stacks' order above.
+DOMAIN_IMPORTS = {
+    "foundation": set(),
+    "network": {"foundation"},
+    "data": {"foundation"},
+    "governance": {"foundation"},
+    "ml": {"foundation", "network", "data"},
+    "serving": {"foundation", "network", "data", "ml"},
+    "monitoring": {"foundation", "network", "data", "ml", "serving"},
+}
+
+
+def test_domains_import_only_the_domains_below_them() -> None:
+    """A component never reaches up: foundation imports no domain, serving no monitoring, and so on."""
+    root = Path(__file__).resolve().parent.parent / "components"
+    found: set[str] = set()
+    for path in root.rglob("*.py"):
+        domain = path.relative_to(root).parts[0].removesuffix(".py")
+        if domain == "__init__":
+            continue
+        assert domain in DOMAIN_IMPORTS, f"{path}: a domain the layering does not know"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            module = node.module or "" if isinstance(node, ast.ImportFrom) else ""
+            if module.startswith("components."):
+                imported = module.split(".")[1]
+                found.add(domain)
+                assert imported == domain or imported in DOMAIN_IMPORTS[domain], f"{path}: imports {module}"
+    assert found >= {"ml", "serving", "monitoring"}

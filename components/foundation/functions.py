@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
@@ -22,11 +24,24 @@ from components.foundation.dead_letters import dead_letter_queue
 from components.foundation.encryption import allow_logs, platform_key
 from components.foundation.log_groups import encrypted_log_group
 from components.foundation.roles import ServiceRole
-from components.network import IsolatedNetwork
 from config.facts import fact
 
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
+
+
+class Placement(Protocol):
+    """Where a function runs: a VPC, its subnets and the security group workloads join
+    (``components.network.IsolatedNetwork`` is one)."""
+
+    @property
+    def vpc(self) -> ec2.IVpc: ...
+
+    @property
+    def subnets(self) -> ec2.SubnetSelection: ...
+
+    @property
+    def workload_security_group(self) -> ec2.ISecurityGroup: ...
 
 
 class VpcFunction(Construct):
@@ -40,7 +55,7 @@ class VpcFunction(Construct):
         *,
         folder: str,
         description: str,
-        network: IsolatedNetwork,
+        network: Placement,
         statements: Sequence[iam.PolicyStatement],
         environment: dict[str, str],
         reserved_concurrency: int | None,
