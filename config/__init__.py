@@ -10,8 +10,10 @@ from config.loader import (
 )
 from config.schema import (
     ApiConfig,
+    AuditConfig,
     AutoscalingConfig,
     BudgetConfig,
+    CostsConfig,
     DataLakeConfig,
     DeploymentConfig,
     FunctionName,
@@ -29,9 +31,11 @@ from config.schema import (
 __all__ = [
     "CONTEXT_OVERRIDES",
     "ApiConfig",
+    "AuditConfig",
     "AutoscalingConfig",
     "BudgetConfig",
     "ConfigError",
+    "CostsConfig",
     "DataLakeConfig",
     "DeploymentConfig",
     "FunctionName",

@@ -64,10 +64,37 @@ def resolve_profile_path(profile: str | None, config_path: str | None) -> Path:
     return CONFIG_DIR / f"{name}.yaml"
 
 
+# Keys an earlier layout of the profile had, and where they live now: a profile written for it is told exactly
+# what to move instead of "unknown key" and "is required" for each half of the move.
+MOVED = {
+    "inference.api_throttle_rate_per_second": "inference.api.throttle_rate_per_second",
+    "inference.api_throttle_burst": "inference.api.throttle_burst",
+    "governance.trail_log_retention_days": "governance.audit.trail_log_retention_days",
+    "governance.audit_object_lock_days": "governance.audit.object_lock_days",
+    "governance.budget": "governance.costs.budget",
+    "governance.cost_anomaly_detection": "governance.costs.anomaly_detection",
+    "governance.anomaly_threshold_usd": "governance.costs.anomaly_threshold_usd",
+}
+
+
+def _moved(raw: dict[str, Any]) -> list[str]:
+    found = []
+    for old, new in MOVED.items():
+        section, key = old.split(".")
+        if isinstance(raw.get(section), dict) and key in raw[section]:
+            found.append(f"{old}: moved to {new}")
+    return found
+
+
 def parse_settings(raw: Any, source: str = "config") -> PlatformConfig:
     """Validate an already-parsed mapping (the YAML document) into a frozen config."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the file must hold a mapping of settings, not {type(raw).__name__}")
+    moved = _moved(raw)
+    if moved:
+        more = len(moved) - 1
+        suffix = f" (and {more} more moved key{'s' if more > 1 else ''})" if more else ""
+        raise ConfigError(f"{source}: {moved[0]}{suffix}")
     try:
         return PlatformConfig.model_validate(raw)
     except ValidationError as exc:

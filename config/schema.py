@@ -144,12 +144,24 @@ class BudgetConfig(_Model):
         return self
 
 
-class GovernanceConfig(_Model):
+class AuditConfig(_Model):
+    """The audit trail (AuditTrail): CloudTrail's log group retention and the audit bucket's Object Lock."""
+
     trail_log_retention_days: LogRetentionDays
-    audit_object_lock_days: int = Field(ge=1, le=36500)
+    object_lock_days: int = Field(ge=1, le=36500, description="Governance-mode retention of every audit log file.")
+
+
+class CostsConfig(_Model):
+    """Cost controls (CostControls): budgets and the tag-scoped Cost Anomaly Detection monitor."""
+
     budget: BudgetConfig
-    cost_anomaly_detection: bool
+    anomaly_detection: bool = Field(description="Needs a management or standalone account and Cost Explorer.")
     anomaly_threshold_usd: float = Field(gt=0)
+
+
+class GovernanceConfig(_Model):
+    audit: AuditConfig
+    costs: CostsConfig
     api_gateway_logging_role: bool = Field(
         default=True,
         description="Set the account's API Gateway CloudWatch Logs role (one per account and region); false "
@@ -407,8 +419,8 @@ class PlatformConfig(_Model):
             ),
             (self.log_retention_days >= 365, "log_retention_days", "production keeps logs at least 365 days"),
             (
-                self.governance.trail_log_retention_days >= 365,
-                "governance.trail_log_retention_days",
+                self.governance.audit.trail_log_retention_days >= 365,
+                "governance.audit.trail_log_retention_days",
                 "production keeps logs at least 365 days",
             ),
             (

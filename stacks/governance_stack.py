@@ -33,16 +33,16 @@ class GovernanceStack(cdk.Stack):
             "Audit",
             data_buckets=list(lake.zones.values()),
             access_logs_bucket=lake.access_logs,
-            object_lock_days=governance.audit_object_lock_days,
+            object_lock_days=governance.audit.object_lock_days,
             noncurrent_version_expiration_days=config.data_lake.noncurrent_version_expiration_days,
-            log_retention_days=governance.trail_log_retention_days,
+            log_retention_days=governance.audit.trail_log_retention_days,
             removal_policy=removal_policy,
         )
         self.alerts = AlertsTopic(self, "Alerts", email=config.alert_email, removal_policy=removal_policy)
         self.costs = CostControls(
             self,
             "Costs",
-            config=governance,
+            config=governance.costs,
             topic=self.alerts.topic,
             email=config.alert_email,
             project=config.project_name,

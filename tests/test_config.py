@@ -59,12 +59,20 @@ BAD_INPUTS = [
     ("surprise", 1, "surprise: unknown key"),
     ("inference.min_capacity", 5, "inference.min_capacity: 5 must not exceed max_capacity (2)"),
     ("alert_email", "ops-at-example.com", "alert_email: 'ops-at-example.com' is not an email address"),
-    ("governance.budget.monthly_limit_usd", -5, "governance.budget.monthly_limit_usd: Input should be greater than 0"),
-    ("governance.budget.monthly_limit_usd", 0, "governance.budget.monthly_limit_usd: Input should be greater than 0"),
     (
-        "governance.budget.sagemaker_monthly_limit_usd",
+        "governance.costs.budget.monthly_limit_usd",
+        -5,
+        "governance.costs.budget.monthly_limit_usd: Input should be greater than 0",
+    ),
+    (
+        "governance.costs.budget.monthly_limit_usd",
+        0,
+        "governance.costs.budget.monthly_limit_usd: Input should be greater than 0",
+    ),
+    (
+        "governance.costs.budget.sagemaker_monthly_limit_usd",
         500,
-        "governance.budget.sagemaker_monthly_limit_usd: must not exceed monthly_limit_usd",
+        "governance.costs.budget.sagemaker_monthly_limit_usd: must not exceed monthly_limit_usd",
     ),
     ("region", "europe-west", "region: 'europe-west' is not a region name"),
     ("region", "xx-moon-1", "region: 'xx-moon-1' is not an AWS commercial region"),
@@ -259,3 +267,20 @@ def test_a_refused_profile_is_read_from_the_cli_context_before_the_cdk_loads(mon
     monkeypatch.delenv("CDK_CONTEXT_JSON")
     monkeypatch.delenv("CONTEXT_OVERFLOW_LOCATION_ENV")
     assert app.refused_early() is None
+
+
+def test_a_key_of_the_earlier_profile_layout_says_where_it_moved() -> None:
+    raw = yaml.safe_load((ROOT / "config" / "sandbox.yaml").read_text())
+    raw["governance"]["audit_object_lock_days"] = raw["governance"]["audit"].pop("object_lock_days")
+    with pytest.raises(ConfigError) as refused:
+        parse_settings(raw, source="old.yaml")
+    assert (
+        str(refused.value) == "old.yaml: governance.audit_object_lock_days: moved to governance.audit.object_lock_days"
+    )
+    raw["inference"]["api_throttle_burst"] = 20
+    with pytest.raises(
+        ConfigError,
+        match=r"^old\.yaml: inference\.api_throttle_burst: moved to inference\.api\.throttle_burst"
+        r" \(and 1 more moved key\)$",
+    ):
+        parse_settings(raw, source="old.yaml")

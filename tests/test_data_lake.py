@@ -97,7 +97,7 @@ def test_control_26_object_lock_governance_on_the_audit_bucket(platform: Synthes
     (audit,) = [b for key, b in buckets(platform).items() if key.startswith("Governance/")]
     assert props(audit)["ObjectLockEnabled"] is True
     retention = props(audit)["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]
-    assert retention == {"Mode": "GOVERNANCE", "Days": platform.config.governance.audit_object_lock_days}
+    assert retention == {"Mode": "GOVERNANCE", "Days": platform.config.governance.audit.object_lock_days}
 
 
 def test_controls_27_29_keys_rotate_and_wait_30_days(platform: Synthesized) -> None:

@@ -66,7 +66,7 @@ def test_control_42_budgets_alert_actual_and_forecast_to_topic_and_email(platfor
                 ("SNS", json.dumps({"Ref": topic_id})),
                 ("EMAIL", json.dumps(platform.config.alert_email)),
             }
-    configured = platform.config.governance.budget
+    configured = platform.config.governance.costs.budget
     assert limits == {configured.monthly_limit_usd, configured.sagemaker_monthly_limit_usd}
     sagemaker = [b for b in budgets.values() if "CostFilters" in props(b)["Budget"]]
     assert [props(b)["Budget"]["CostFilters"] for b in sagemaker] == [{"Service": ["Amazon SageMaker"]}]
@@ -98,7 +98,7 @@ def test_cost_anomaly_monitor_is_custom_and_scoped_to_the_project_tag(platform: 
     template = governance(platform)
     monitors = resources(template, "AWS::CE::AnomalyMonitor")
     # Opt-in: a tag monitor needs a management or standalone account (facts: cost-anomaly-tag-monitor-...).
-    assert bool(monitors) is platform.config.governance.cost_anomaly_detection
+    assert bool(monitors) is platform.config.governance.costs.anomaly_detection
     if not monitors:
         return
     (monitor,) = monitors.values()

@@ -420,7 +420,7 @@ def test_cost_explorer_not_enabled_is_missing(stubbed: Any) -> None:
     assert result[0] == (
         f"missing cost explorer: not enabled in this account ({fact('cost-explorer-console-only').url}) -> open Cost "
         "Explorer once in the Billing and Cost Management console (the API cannot enable it), or set "
-        "governance.cost_anomaly_detection: false in the profile"
+        "governance.costs.anomaly_detection: false in the profile"
     )
 
 
@@ -453,7 +453,7 @@ def test_a_member_account_cannot_create_the_tag_monitor(stubbed: Any) -> None:
     assert result[2] == (
         f"missing anomaly monitor account: {ACCOUNT} is a member of the organization managed by 999988887777: "
         f"only a management or standalone account can create a cost allocation tag monitor ({url}) -> set "
-        "governance.cost_anomaly_detection: false in the profile"
+        "governance.costs.anomaly_detection: false in the profile"
     )
 
 

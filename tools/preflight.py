@@ -598,12 +598,12 @@ def check_apigateway_role(apigateway: Any, target: Target) -> list[Check]:
     return [warn(name, detail + ": nothing logs yet, the first API (when serving) would fail", fix)]
 
 
-TURN_OFF_ANOMALY = "set governance.cost_anomaly_detection: false in the profile"
+TURN_OFF_ANOMALY = "set governance.costs.anomaly_detection: false in the profile"
 
 
 def check_cost_anomaly(ce: Any, organizations: Any, target: Target, today: dt.date) -> list[Check]:
     """Cost Explorer enabled, the ``project`` tag active, and an account that may create a tag monitor."""
-    if not target.config.governance.cost_anomaly_detection:
+    if not target.config.governance.costs.anomaly_detection:
         return [ok("cost anomaly detection", "off in this profile: nothing to check")]
     return [
         check_cost_explorer(ce, today),

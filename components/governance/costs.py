@@ -10,7 +10,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from components.foundation.exam import demonstrates
-from config.schema import GovernanceConfig
+from config.schema import CostsConfig
 
 
 class CostControls(Construct):
@@ -27,7 +27,7 @@ class CostControls(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: GovernanceConfig,
+        config: CostsConfig,
         topic: sns.ITopic,
         email: str,
         project: str,
@@ -89,7 +89,7 @@ class CostControls(Construct):
             for each in (self.total, self.sagemaker):
                 each.node.add_dependency(topic_policy)
         self.anomaly_monitor: ce.CfnAnomalyMonitor | None = None
-        if config.cost_anomaly_detection:
+        if config.anomaly_detection:
             self.anomaly_monitor = ce.CfnAnomalyMonitor(
                 self,
                 "AnomalyMonitor",
