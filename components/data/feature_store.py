@@ -14,6 +14,7 @@ from constructs import Construct
 
 from components.data.catalog import LakeCatalog
 from components.data.lake import DataLake
+from components.foundation.arns import sagemaker_arn
 from components.foundation.compliance import acknowledge_wildcard
 from components.foundation.exam import demonstrates
 from components.foundation.roles import ServiceRole
@@ -120,9 +121,7 @@ class FeatureStore(Construct):
         self.feature_group.apply_removal_policy(removal_policy)
         # Ref of a feature group is its name: consumers read it as one plain value.
         self.feature_group_name = self.feature_group.ref
-        self.feature_group_arn = stack.format_arn(
-            service="sagemaker", resource="feature-group", resource_name=self.feature_group_name
-        )
+        self.feature_group_arn = sagemaker_arn(self, "feature-group", self.feature_group_name)
         demonstrates(
             self.feature_group,
             ["1.2"],

@@ -19,6 +19,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IConstruct
 
 from components.data.lake import DataLake
+from components.foundation.arns import sagemaker_arn
 from components.foundation.compliance import acknowledge_wildcard
 from components.foundation.roles import ServiceRole
 from components.ml.images import image_accounts
@@ -139,9 +140,8 @@ class SageMakerPipeline:
         defaults: Mapping[str, Any],
         depends_on: Sequence[IConstruct] = (),
     ) -> None:
-        stack = cdk.Stack.of(scope)
         self.name = name
-        self.arn = stack.format_arn(service="sagemaker", resource="pipeline", resource_name=name)
+        self.arn = sagemaker_arn(scope, "pipeline", name)
         self.role = ServiceRole(
             scope, "Role", service="sagemaker.amazonaws.com", description=role_description, statements=statements
         )

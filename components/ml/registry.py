@@ -7,6 +7,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from components.foundation.arns import sagemaker_arn
 from components.foundation.exam import demonstrates
 
 
@@ -15,13 +16,12 @@ class ModelRegistry:
     its logical id stays the owner's). ``arn`` is the group's; ``package_arns`` matches every version in it."""
 
     def __init__(self, scope: Construct, *, name: str, description: str) -> None:
-        stack = cdk.Stack.of(scope)
         self.name = name
         self.group = sagemaker.CfnModelPackageGroup(
             scope, "ModelPackageGroup", model_package_group_name=name, model_package_group_description=description
         )
-        self.arn = stack.format_arn(service="sagemaker", resource="model-package-group", resource_name=name)
-        self.package_arns = stack.format_arn(service="sagemaker", resource="model-package", resource_name=f"{name}/*")
+        self.arn = sagemaker_arn(scope, "model-package-group", name)
+        self.package_arns = sagemaker_arn(scope, "model-package", f"{name}/*")
         demonstrates(
             self.group,
             ["2.3", "3.3"],

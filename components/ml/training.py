@@ -26,6 +26,7 @@ from constructs import Construct
 
 from components.data.feature_store import FeatureStore
 from components.data.lake import BASELINE_PREFIX, READY_MARKER, TRAINING_PREFIX, DataLake
+from components.foundation.arns import sagemaker_arn
 from components.foundation.exam import demonstrates
 from components.foundation.triggers import pipeline_rule, pipeline_schedule
 from components.ml.pipeline import SageMakerPipeline, code_listing, processing_code
@@ -69,7 +70,6 @@ class TrainingPipeline(Construct):
         dead_letters: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
 
         scripts = {
             name: assets.Asset(
@@ -98,10 +98,9 @@ class TrainingPipeline(Construct):
         )
         group_name = self.registry.name
 
-        def sagemaker_arn(resource: str, name: str) -> str:
-            return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
-
-        jobs = [sagemaker_arn(kind, "*") for kind in ("processing-job", "training-job", "hyper-parameter-tuning-job")]
+        jobs = [
+            sagemaker_arn(self, kind, "*") for kind in ("processing-job", "training-job", "hyper-parameter-tuning-job")
+        ]
         packages = self.registry.package_arns
         artifacts = lake.artifacts.arn_for_objects("pipelines/*")
         baseline = lake.artifacts.arn_for_objects(f"{BASELINE_PREFIX}/*")

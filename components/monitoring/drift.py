@@ -23,6 +23,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from components.data.lake import BASELINE_PREFIX, CAPTURE_PREFIX, DataLake
+from components.foundation.arns import sagemaker_arn
 from components.foundation.exam import demonstrates
 from components.foundation.functions import VpcFunction
 from components.foundation.triggers import pipeline_rule, schedule
@@ -60,7 +61,6 @@ class DriftMonitor(Construct):
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
         endpoint_name = endpoint.endpoint_name
         self.endpoint_name = endpoint_name
         self.psi_threshold = config.psi_threshold
@@ -68,7 +68,7 @@ class DriftMonitor(Construct):
         capture = lake.artifacts.arn_for_objects(f"{CAPTURE_PREFIX}/{endpoint_name}/*")
         baseline = lake.artifacts.arn_for_objects(f"{BASELINE_PREFIX}/*")
         reports = lake.artifacts.arn_for_objects("monitoring/drift/*")
-        jobs = stack.format_arn(service="sagemaker", resource="processing-job", resource_name="*")
+        jobs = sagemaker_arn(self, "processing-job", "*")
         built = SageMakerPipeline(
             self,
             name=f"{name_prefix}-drift",

@@ -8,11 +8,11 @@ approved package and scores a whole S3 prefix, isolated in the VPC with KMS, wit
 
 from __future__ import annotations
 
-import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from components.data.lake import MODELS_PREFIX, DataLake
+from components.foundation.arns import sagemaker_arn
 from components.foundation.exam import demonstrates
 from components.ml.pipeline import SageMakerPipeline
 from components.ml.registry import ModelRegistry
@@ -36,12 +36,8 @@ class BatchScoring(Construct):
         lake: DataLake,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
 
-        def sagemaker_arn(resource: str, name: str) -> str:
-            return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
-
-        models, jobs = sagemaker_arn("model", "*"), sagemaker_arn("transform-job", "*")
+        models, jobs = sagemaker_arn(self, "model", "*"), sagemaker_arn(self, "transform-job", "*")
         packages = registry.package_arns
         batch = lake.artifacts.arn_for_objects("batch/*")
         artifacts = lake.artifacts.arn_for_objects(f"{MODELS_PREFIX}/*")

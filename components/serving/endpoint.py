@@ -28,6 +28,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from components.data.lake import ASYNC_PREFIX, CAPTURE_PREFIX, MODELS_PREFIX, DataLake
+from components.foundation.arns import sagemaker_arn
 from components.foundation.compliance import acknowledge_wildcard, skip_checkov
 from components.foundation.encryption import platform_key
 from components.foundation.exam import demonstrates
@@ -85,7 +86,7 @@ class ModelEndpoint(Construct):
         stack = cdk.Stack.of(self)
         self.config = config
         self.endpoint_name = endpoint_name
-        self.endpoint_arn = stack.format_arn(service="sagemaker", resource="endpoint", resource_name=endpoint_name)
+        self.endpoint_arn = sagemaker_arn(self, "endpoint", endpoint_name)
         in_vpc = config.mode != "serverless"
         self.role = self._role(stack, lake, in_vpc)
         self.async_topics: dict[str, sns.Topic] = {}
