@@ -26,12 +26,10 @@ from pathlib import Path
 
 import pytest
 
-from tools.control_tower import guard_command
+from tools.gates import CHECKOV, copy_distinct, gate_commands
 from tools.platform import AUDIT, BUILDS, DONE, WORKER_JOBS, Synthesized, load_build, synthesize_build
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
-CFN_LINT = Path(sys.executable).parent / "cfn-lint"
 
 PROFILES = ("sandbox", "production")
 SERVING = ("sandbox-serving", "production-serving")
@@ -88,9 +86,11 @@ class LazyBuilds(Mapping[str, Synthesized]):
         return self[name + AUDIT]
 
     def close(self) -> None:
+        """Stop the workers (idempotent): a build still awaited then fails with the worker's log."""
         for process, _, _ in self._workers:
             if process.poll() is None:
                 process.kill()
+                process.wait()
 
     def __iter__(self) -> Iterator[str]:
         return iter(BUILDS)
@@ -137,22 +137,26 @@ def production(synthesized: dict[str, Synthesized]) -> Synthesized:
 
 @dataclass
 class Gate:
-    """One external checker running in the background over the distinct templates; ``result()`` waits."""
+    """One external checker running in the background over the distinct templates; ``result()`` waits (once)."""
 
     command: list[str] | None
     output: Path
-    process: subprocess.Popen[str] | None = None
+    process: subprocess.Popen[bytes] | None = None
+    _result: tuple[int, str, str] | None = None
 
     def start(self) -> None:
         if self.command is not None:
-            with self.output.open("w") as stdout:
-                self.process = subprocess.Popen(self.command, stdout=stdout, stderr=subprocess.PIPE, text=True)
+            with self.output.open("wb") as stdout, self.output.with_suffix(".err").open("wb") as stderr:
+                self.process = subprocess.Popen(self.command, stdout=stdout, stderr=stderr)
 
     def result(self) -> tuple[int, str, str]:
         if self.process is None:
             return 0, "", ""
-        _, stderr = self.process.communicate()
-        return self.process.returncode, self.output.read_text(), stderr
+        if self._result is None:
+            self.process.wait()
+            errors = self.output.with_suffix(".err").read_text(errors="replace")
+            self._result = (self.process.returncode, self.output.read_text(), errors)
+        return self._result
 
 
 class Gates:
@@ -169,29 +173,13 @@ class Gates:
 
     def _start(self) -> None:
         try:
-            seen: set[str] = set()
-            for name, build in self._builds.items():
-                for stack_id in build.stacks:
-                    text = build.template_path(stack_id).read_text()
-                    if text not in seen:
-                        seen.add(text)
-                        (self.templates / f"{name}-{stack_id}.template.json").write_text(text)
-            templates = sorted(self.templates.glob("*.template.json"))
-            commands = {
-                "checkov": [
-                    str(CHECKOV),
-                    "-d",
-                    str(self.templates),
-                    "--framework",
-                    "cloudformation",
-                    "--skip-download",
-                    "-o",
-                    "json",
-                ],
-                "cfn-lint": [str(CFN_LINT), "--format", "json", *map(str, templates)],
-                "control-tower": guard_command(templates),
-            }
-            for name, command in commands.items():
+            pairs = (
+                (f"{name}-{stack_id}", build.template_path(stack_id))
+                for name, build in self._builds.items()
+                for stack_id in build.stacks
+            )
+            templates = copy_distinct(pairs, self.templates)
+            for name, command in gate_commands(self.templates, templates).items():
                 gate = Gate(command, self._outputs / f"{name}.out")
                 gate.start()
                 self._gates[name] = gate
@@ -217,10 +205,12 @@ class Gates:
         return self._gate("control-tower")
 
     def close(self) -> None:
+        """Wait for the thread (the builds must be stopped first: it may be waiting for one), stop the gates."""
         self._thread.join()
         for gate in self._gates.values():
             if gate.process is not None and gate.process.poll() is None:
                 gate.process.kill()
+                gate.process.wait()
 
 
 def _uses(item: pytest.Item, fixtures: frozenset[str]) -> bool:
@@ -256,4 +246,6 @@ def gates(builds: Mapping[str, Synthesized], tmp_path_factory: pytest.TempPathFa
     assert CHECKOV.exists(), "checkov lives in .venv-checkov: run `make setup`"
     running = Gates(builds, tmp_path_factory.mktemp("templates"), tmp_path_factory.mktemp("gate-output"))
     yield running
+    if isinstance(builds, LazyBuilds):
+        builds.close()  # an interrupted session: the gates' thread may still wait for a build
     running.close()

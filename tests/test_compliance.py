@@ -4,7 +4,6 @@ every exception (one finding, one construct, a specific reason, still needed).""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,6 @@ from tools.control_tower import exceptions as guard_exceptions
 from tools.platform import AUDITED_BUILDS, BUILDS, NAG_PACKS, Synthesized
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
-CFN_LINT = Path(sys.executable).parent / "cfn-lint"
 ACK_METADATA = "aws:cdk:acknowledged-rules"
 PACK_PREFIXES = ("AwsSolutions-", "HIPAA.Security-", "NIST.800.53.R5-", "PCI.DSS.321-", "Serverless-")
 

@@ -8,7 +8,6 @@ machine's load; on 2 cores a run cannot take less wall time than half its CPU se
 
 from __future__ import annotations
 
-import hashlib
 import os
 import resource
 import shutil
@@ -21,11 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tools.control_tower import guard_command  # noqa: E402 - run as a script from the Makefile
-from tools.platform import WORKER_JOBS, stage_folder  # noqa: E402
-
-CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
-CFN_LINT = Path(sys.executable).parent / "cfn-lint"
+from tools.gates import copy_distinct, gate_commands  # noqa: E402 - run as a script from the Makefile
+from tools.platform import AUDIT, WORKER_JOBS, stage_folder  # noqa: E402
 
 
 def children_cpu() -> float:
@@ -33,23 +29,11 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(wall seconds, CPU seconds) of ``command``."""
+def timed(command: list[str], env: dict[str, str], *, check: bool = True) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of ``command``; ``check=False`` for a gate, whose findings are not the point."""
     start, cpu = time.perf_counter(), children_cpu()
-    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    subprocess.run(command, cwd=ROOT, check=check, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     return time.perf_counter() - start, children_cpu() - cpu
-
-
-def distinct_templates(root: Path, folder: Path) -> list[Path]:
-    """Every distinct template of every build under ``root``, copied into ``folder`` (as the test session does)."""
-    seen: set[str] = set()
-    for build in sorted(p for p in root.iterdir() if p.is_dir() and "@" not in p.name):
-        for path in sorted(stage_folder(build).glob("*.template.json")):
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            if digest not in seen:
-                seen.add(digest)
-                shutil.copy(path, folder / f"{build.name}-{path.name}")
-    return sorted(folder.glob("*.template.json"))
 
 
 def main() -> int:
@@ -104,17 +88,13 @@ def main() -> int:
                 None,
             )
         )
-        templates = distinct_templates(root, folder)
-        gates = {
-            "checkov": [str(CHECKOV), "-d", str(folder), "--framework", "cloudformation", "--skip-download"],
-            "cfn-lint": [str(CFN_LINT), "--format", "json", *map(str, templates)],
-            "Control Tower rules (cfn-guard)": guard_command(templates) or ["true"],
-        }
-        for name, command in gates.items():
-            start, cpu = time.perf_counter(), children_cpu()
-            subprocess.run(command, cwd=ROOT, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            seconds = (time.perf_counter() - start, children_cpu() - cpu)
-            rows.append((f"  part: {name} over the {len(templates)} distinct templates", seconds, None))
+        builds = sorted(p for p in root.iterdir() if p.is_dir() and AUDIT not in p.name)
+        pairs = ((f"{b.name}-{t.stem}", t) for b in builds for t in sorted(stage_folder(b).glob("*.template.json")))
+        templates = copy_distinct(pairs, folder)
+        for name, command in gate_commands(folder, templates).items():
+            if command is not None:
+                seconds = timed(command, env, check=False)
+                rows.append((f"  part: {name} over the {len(templates)} distinct templates", seconds, None))
     rows.append(
         (
             "test run (pytest: 9 builds, every gate)",

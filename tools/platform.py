@@ -209,7 +209,8 @@ def synthesize_build(name: str, outdir: Path, *, extra_context: dict[str, object
 
 def load_build(name: str, outdir: Path) -> Synthesized:
     """Build ``name`` as another process synthesized it into ``outdir`` (``synthesize_build(name, outdir)``)."""
-    return Synthesized(config=build_config(name), outdir=stage_folder(outdir))
+    folder = stage_folder(outdir)  # first: raises at once while the build is not there yet
+    return Synthesized(config=build_config(name), outdir=folder)
 
 
 def assemble(root: Path, names: list[str]) -> int:
