@@ -41,27 +41,28 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
 	touch $@
 
-# Container parity: one venv per SageMaker image the step scripts run in, on that image's Python minor
-# version (from pyenv) with exactly its library versions (requirements-image-<name>.txt, whose
-# "# python: X.Y" line names the minor; config/data/containers.yaml records the source of each pin).
+# Runtime parity: one venv per SageMaker image the step scripts run in, and one for the Lambda runtime, each on
+# that runtime's Python minor version (from pyenv) with its libraries (requirements-image-<name>.txt and
+# requirements-lambda.txt, whose "# python: X.Y" line names the minor; config/data/containers.yaml records the
+# source of each image pin).
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
-IMAGE_ENVS := $(patsubst requirements-image-%.txt,.venv-image-%,$(wildcard requirements-image-*.txt))
+IMAGE_ENVS := $(patsubst requirements-%.txt,.venv-%,$(wildcard requirements-image-*.txt) requirements-lambda.txt)
 
-.venv-image-%/.installed: requirements-image-%.txt
+.venv-%/.installed: requirements-%.txt
 	@minor=$$(sed -n 's/^# python: *\([0-9][0-9.]*\) *$$/\1/p' $<); \
 	if [ -z "$$minor" ]; then echo "error: $< has no '# python: X.Y' line" >&2; exit 1; fi; \
 	interpreter=$$(ls -d $(PYENV_ROOT)/versions/$$minor.*/bin/python 2>/dev/null | sort -V | tail -n 1); \
 	if [ -z "$$interpreter" ] || [ ! -x "$$interpreter" ]; then \
-		echo "error: no Python $$minor under $(PYENV_ROOT)/versions (the image behind $< runs $$minor)." >&2; \
+		echo "error: no Python $$minor under $(PYENV_ROOT)/versions (the runtime behind $< runs $$minor)." >&2; \
 		echo "       Install it with 'pyenv install $$minor', or set PYENV_ROOT." >&2; exit 1; \
 	fi; \
-	echo "creating .venv-image-$* with $$interpreter"; \
-	rm -rf .venv-image-$* && "$$interpreter" -m venv .venv-image-$* && \
-	.venv-image-$*/bin/pip install --quiet --disable-pip-version-check --only-binary=:all: -r $<
+	echo "creating .venv-$* with $$interpreter"; \
+	rm -rf .venv-$* && "$$interpreter" -m venv .venv-$* && \
+	.venv-$*/bin/pip install --quiet --disable-pip-version-check --only-binary=:all: -r $<
 	touch $@
 
 .PHONY: image-envs
-image-envs: $(IMAGE_ENVS:%=%/.installed) ## Create the container-parity venvs (.venv-image-*, pyenv interpreters)
+image-envs: $(IMAGE_ENVS:%=%/.installed) ## Create the runtime-parity venvs (.venv-image-*, .venv-lambda; pyenv interpreters)
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

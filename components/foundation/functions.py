@@ -27,7 +27,8 @@ from components.foundation.roles import ServiceRole
 from config.facts import fact
 
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
-RUNTIME = lambda_.Runtime.PYTHON_3_14
+# The runtime the handler tests also run on (.venv-lambda, requirements-lambda.txt; facts: lambda-python-runtime).
+RUNTIME = lambda_.Runtime.PYTHON_3_13
 
 
 class Placement(Protocol):
