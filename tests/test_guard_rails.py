@@ -100,9 +100,16 @@ def test_domains_import_only_the_domains_below_them() -> None:
             continue
         assert domain in DOMAIN_IMPORTS, f"{path}: a domain the layering does not know"
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            module = node.module or "" if isinstance(node, ast.ImportFrom) else ""
-            if module.startswith("components."):
-                imported = module.split(".")[1]
-                found.add(domain)
-                assert imported == domain or imported in DOMAIN_IMPORTS[domain], f"{path}: imports {module}"
+            assert not (isinstance(node, ast.ImportFrom) and node.level), f"{path}: a relative import"
+            if isinstance(node, ast.ImportFrom):
+                modules = [node.module or ""]
+            elif isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            else:
+                continue
+            for module in modules:
+                if module.startswith("components."):
+                    imported = module.split(".")[1]
+                    found.add(domain)
+                    assert imported == domain or imported in DOMAIN_IMPORTS[domain], f"{path}: imports {module}"
     assert found >= {"ml", "serving", "monitoring"}

@@ -1,5 +1,6 @@
 """The test session's build machinery itself (tests/conftest.py): a worker that dies is reported with its log,
-and a build no worker makes is synthesized in-process instead."""
+an unknown build is refused, and the workers' jobs cover every build once. (The in-process path, a build no
+worker makes, is what every run of a few test files takes.)"""
 
 from __future__ import annotations
 

@@ -92,4 +92,27 @@ def test_sandbox_teardown_empties_the_model_registry_first() -> None:
             "list_model_packages", service_error_code="ValidationException", service_message="Group does not exist"
         )
         assert delete_model_packages(client, "mlops-sandbox-models") == []
+        # Listed first, then deleted: a version another teardown already removed is skipped, not fatal.
+        stubber.add_response(
+            "list_model_packages",
+            {
+                "ModelPackageSummaryList": [
+                    {
+                        "ModelPackageName": "mlops-sandbox-models",
+                        "ModelPackageArn": arn,
+                        "CreationTime": "2026-12-01T00:00:00Z",
+                        "ModelPackageStatus": "Completed",
+                    }
+                    for arn in arns
+                ]
+            },
+            {"ModelPackageGroupName": "mlops-sandbox-models"},
+        )
+        stubber.add_client_error(
+            "delete_model_package",
+            service_error_code="ValidationException",
+            service_message="Model package does not exist",
+        )
+        stubber.add_response("delete_model_package", {}, {"ModelPackageName": arns[1]})
+        assert delete_model_packages(client, "mlops-sandbox-models") == arns[1:]
         stubber.assert_no_pending_responses()

@@ -113,9 +113,13 @@ class Fake:
 
 @pytest.fixture
 def fake() -> Iterator[Fake]:
+    """Every answer a test queues must be asked for: a call the code stopped making fails the test."""
     stubs = Fake()
     yield stubs
-    stubs.close()
+    try:
+        stubs.assert_done()
+    finally:
+        stubs.close()
 
 
 class Sent:
@@ -359,6 +363,7 @@ def test_streaming_keeps_an_object_that_holds_other_producers_records(fake: Fake
     assert lines(run)[-1].startswith("ok    0.0s  streaming: record")
     verify.clean_up(run)  # no delete_object queued: a delete would fail the stubber
     assert f"            left s3://{RAW}/{key}: it also holds 1 record(s) of other producers" in lines(run)
+    assert not any("could not remove" in line for line in lines(run)), lines(run)  # no delete was even tried
 
 
 def test_streaming_skips_objects_without_the_record(fake: Fake) -> None:

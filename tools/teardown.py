@@ -17,7 +17,7 @@ import os
 import sys
 from typing import Any
 
-import boto3  # the only AWS client in the project: teardown is the one tool that talks to AWS
+import boto3  # teardown talks to AWS (as preflight and verify do); synth and the stacks never
 
 from config import ConfigError, load_settings
 from stacks.stage import STATEFUL_STACKS
@@ -30,18 +30,26 @@ def _context(argv: list[str]) -> dict[str, str]:
 
 
 def delete_model_packages(sagemaker: Any, group: str) -> list[str]:
-    """Delete every version in ``group`` (a sandbox teardown); returns the deleted ARNs."""
-    deleted = []
-    paginator = sagemaker.get_paginator("list_model_packages")
+    """Delete every version in ``group`` (a sandbox teardown); returns the deleted ARNs.
+
+    The whole list is read first (deleting while paging would shift the later pages); a group or a version that
+    is already gone is not an error, so a second teardown, or one racing another, still completes."""
+    arns = []
     try:
-        for page in paginator.paginate(ModelPackageGroupName=group):
-            for package in page.get("ModelPackageSummaryList", []):
-                arn = package["ModelPackageArn"]
-                sagemaker.delete_model_package(ModelPackageName=arn)
-                deleted.append(arn)
+        for page in sagemaker.get_paginator("list_model_packages").paginate(ModelPackageGroupName=group):
+            arns += [package["ModelPackageArn"] for package in page.get("ModelPackageSummaryList", [])]
     except sagemaker.exceptions.ClientError as error:
         if "does not exist" not in str(error):
             raise
+    deleted = []
+    for arn in arns:
+        try:
+            sagemaker.delete_model_package(ModelPackageName=arn)
+        except sagemaker.exceptions.ClientError as error:
+            if "does not exist" not in str(error):
+                raise
+            continue
+        deleted.append(arn)
     return deleted
 
 

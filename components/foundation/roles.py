@@ -45,9 +45,9 @@ class ServiceRole(Construct):
         documented = trust_keys(f"{service}/{trust_as}" if trust_as else service)
         conditions: dict[str, dict[str, str]] = {}
         if documented.allows("aws:SourceAccount"):
-            conditions["StringEquals"] = {"aws:SourceAccount": stack.account}
+            conditions.setdefault("StringEquals", {})["aws:SourceAccount"] = stack.account
         if documented.allows("sts:ExternalId"):
-            conditions["StringEquals"] = {"sts:ExternalId": stack.account}
+            conditions.setdefault("StringEquals", {})["sts:ExternalId"] = stack.account
         if source_arn:
             if not documented.allows("aws:SourceArn"):
                 raise ValueError(

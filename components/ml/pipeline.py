@@ -22,7 +22,7 @@ from components.data.lake import DataLake
 from components.foundation.arns import sagemaker_arn
 from components.foundation.compliance import acknowledge_wildcard
 from components.foundation.roles import ServiceRole
-from components.ml.images import image_accounts
+from components.ml.images import image_accounts, image_uri
 from components.network import IsolatedNetwork
 from config.catalogs import sagemaker_images
 from pipelines import placeholders
@@ -79,9 +79,7 @@ def render_definition(
         mapping = mapping or cdk.CfnMapping(
             scope, IMAGES_MAPPING, mapping=image_accounts({"xgboost": "xgboost", "sklearn": "sklearn"})
         )
-        every[placeholder] = (
-            f"{mapping.find_in_map(stack.region, framework)}.dkr.ecr.{stack.region}.{stack.url_suffix}/{image}"
-        )
+        every[placeholder] = image_uri(scope, mapping, framework, image)
     every[json.dumps(placeholders.REGION)] = f'"{stack.region}"'
     subnets = network.workload_subnet_ids
     group = network.workload_security_group.security_group_id

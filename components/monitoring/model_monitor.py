@@ -29,7 +29,7 @@ from components.data.lake import CAPTURE_PREFIX, DataLake
 from components.foundation.compliance import acknowledge_wildcard
 from components.foundation.exam import demonstrates
 from components.foundation.roles import ServiceRole
-from components.ml.images import image_accounts
+from components.ml.images import image_accounts, image_uri
 from components.network import IsolatedNetwork
 from components.serving.endpoint import ModelEndpoint
 from config.catalogs import sagemaker_images
@@ -57,18 +57,13 @@ class ModelMonitor(Construct):
         lake: DataLake,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
         endpoint_name = endpoint.endpoint_name
         table = sagemaker_images()
         mapping = cdk.CfnMapping(
             self, "ImageAccounts", mapping=image_accounts({"analyzer": "model-monitor", "clarify": "clarify"})
         )
-        registry = f"dkr.ecr.{stack.region}.{stack.url_suffix}"
-        analyzer = f"{mapping.find_in_map(stack.region, 'analyzer')}.{registry}/{table['model-monitor']['repository']}"
-        clarify = (
-            f"{mapping.find_in_map(stack.region, 'clarify')}.{registry}/{table['clarify']['repository']}:"
-            f"{table['clarify']['tag']}"
-        )
+        analyzer = image_uri(self, mapping, "analyzer", table["model-monitor"]["repository"])
+        clarify = image_uri(self, mapping, "clarify", f"{table['clarify']['repository']}:{table['clarify']['tag']}")
         bias_config = assets.Asset(self, "BiasConfig", path=str(CONFIGS / "bias_analysis_config.json"))
         artifacts = lake.artifacts
         capture = artifacts.arn_for_objects(f"{CAPTURE_PREFIX}/{endpoint_name}/*")
