@@ -225,7 +225,7 @@ def test_control_39_the_invocation_function(builds: dict[str, Synthesized], name
     template = inference(build)
     (function,) = resources(template, "AWS::Lambda::Function").values()
     p = props(function)
-    assert p["Runtime"] == fact("lambda-python-runtime").value == "python3.13"
+    assert p["Runtime"] == fact("lambda-python-runtime").value == "python3.12"
     assert len(p["VpcConfig"]["SubnetIds"]) == build.config.network_az_count
     assert "DeadLetterConfig" in p and "KmsKeyArn" in p
     # Reserved only where the profile reserves (new accounts: quota 10, 100 must stay unreserved).

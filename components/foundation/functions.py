@@ -28,7 +28,7 @@ from config.facts import fact
 
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 # The runtime the handler tests also run on (.venv-lambda, requirements-lambda.txt; facts: lambda-python-runtime).
-RUNTIME = lambda_.Runtime.PYTHON_3_13
+RUNTIME = lambda_.Runtime.PYTHON_3_12
 
 
 class Placement(Protocol):
@@ -132,6 +132,13 @@ class VpcFunction(Construct):
             "lambda_inside_vpc_check",
             "The function runs in the platform VPC's isolated subnets with the workload security group; both come "
             "from the Network stack as cross-stack references, which the rule cannot resolve as VPC ids.",
+        )
+        runtime = fact("lambda-python-runtime")
+        acknowledge(
+            self.function,
+            ["AwsSolutions-L1", "Serverless-LambdaLatestVersion"],
+            f"{runtime.value}, not the newest runtime: the newest Python the CI machines have (pyenv), so the "
+            f"handlers' tests run on the deployed runtime's Python; supported until 2028-10-31 ({runtime.url}).",
         )
         if reserved_concurrency is None:
             unreserved = fact("lambda-unreserved-minimum")
