@@ -29,6 +29,7 @@ __all__ = [
     "FAVOURABLE",
     "FEATURE_GROUP",
     "FEATURE_SCHEMA",
+    "IMPORTS",
     "KEY",
     "LABEL",
     "MODEL_PACKAGE_GROUP",
@@ -42,6 +43,7 @@ __all__ = [
     "SKLEARN_VERSION",
     "STEPS",
     "SUBNET",
+    "TRAINING_FILES",
     "TRAINING_SOURCE",
     "VARIANTS",
     "XGBOOST_VERSION",
@@ -52,7 +54,7 @@ __all__ = [
 
 DEFINITIONS = Path(__file__).resolve().parent / "definitions"
 FEATURE_SCHEMA = Path(__file__).resolve().parent / "feature_schema.json"
-STEPS = Path(__file__).resolve().parent / "steps"  # the step scripts, each uploaded as its own asset
+STEPS = Path(__file__).resolve().parent / "steps"  # the step scripts, each uploaded as its own asset (with IMPORTS)
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,11 @@ PACKAGE_MODEL_DATA = "placeholder-model-data/model.tar.gz"
 
 SCRIPTS = ("preprocess.py", "bias.py", "ingest_features.py", "evaluate.py")  # the training definitions' code
 DRIFT_SCRIPTS = ("drift.py",)
+# The modules a step script imports from beside it. Synth packs each such script with them into one runnable
+# zip (components/ml/pipeline.py step_script), so preprocessing and drift run the transform serving runs.
+IMPORTS = {"preprocess.py": ("features.py",), "drift.py": ("features.py",)}
+# The training job's source directory: train.py packs serve.py and features.py into the model it saves.
+TRAINING_FILES = ("train.py", "serve.py", "features.py")
 BASELINE_PREFIX = "monitoring/baseline"  # the latest training run's baseline, read by the drift job
 # Every instance type a profile may serve or batch-score a registered version on (config validation reads
 # this: inference.instance_type must be one of them).

@@ -19,10 +19,12 @@ import re
 import shutil
 import subprocess
 import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 import numpy as np
 import pandas as pd
 import pytest
@@ -30,9 +32,10 @@ import xgboost as xgb
 import yaml
 from sklearn.metrics import roc_auc_score
 
+from components.ml.pipeline import _StepFiles
 from pipelines import placeholders
 from pipelines.data.generate import SAMPLE
-from pipelines.steps import preprocess
+from pipelines.steps import features, preprocess
 from tools.train_local import package_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +48,20 @@ OPT_ML = "/opt/ml"
 # Fail on what the next library version removes, in the scripts and in how they call the libraries.
 PYTHON_FLAGS = ["-W", "error::FutureWarning", "-W", "error::DeprecationWarning"]
 TIMEOUT = 120
+NO_IMAGE = cdk.DockerImage.from_registry("none")
+# Serves requests the way the XGBoost container does in script mode: the user module from the model's code/
+# folder (SAGEMAKER_SUBMIT_DIRECTORY), model_fn once, then input_fn -> predict_fn -> output_fn per request.
+SERVE_DRIVER = """
+import json, sys
+model_dir, requests, answers = sys.argv[1:4]
+sys.path.insert(0, model_dir + "/code")
+import serve
+model = serve.model_fn(model_dir)
+with open(requests) as source, open(answers, "w") as sink:
+    for line in source:
+        body, content_type = serve.output_fn(serve.predict_fn(serve.input_fn(line, "application/json"), model), None)
+        sink.write(json.dumps({"body": body, "content_type": content_type}) + "\\n")
+"""
 STUB_BOTO3 = '''"""boto3 stand-in for the parity test: the Feature Store runtime client logs each put_record call
 (the first one is throttled, so the script's retry runs too)."""
 import json
@@ -144,7 +161,13 @@ class LocalPipeline:
         """Copy what an S3 input would stage: a code file, a parameter's data, or an earlier step's output."""
         target.mkdir(parents=True, exist_ok=True)
         if isinstance(source, str) and source.startswith(f"s3://{placeholders.CODE}/"):
-            shutil.copy(STEPS / source.rsplit("/", 1)[1], target)
+            name = source.rsplit("/", 1)[1]
+            if name in placeholders.IMPORTS:  # as synth uploads it: a zip application of it and its modules
+                with tempfile.TemporaryDirectory() as folder:
+                    _StepFiles([name, *placeholders.IMPORTS[name]], "zipapp").try_bundle(folder, image=NO_IMAGE)
+                    shutil.copyfile(Path(folder) / (name.removesuffix(".py") + ".pyz"), target / name)
+            else:
+                shutil.copy(STEPS / name, target)
             return
         origin = self.sources[source["Get"]]
         if origin.is_file():
@@ -179,7 +202,9 @@ class LocalPipeline:
         program = json.loads(hyperparameters["sagemaker_program"])
         code = job.local(f"{OPT_ML}/code")
         code.mkdir(parents=True)
-        shutil.copy(STEPS / program, code)
+        assert program in placeholders.TRAINING_FILES
+        for name in placeholders.TRAINING_FILES:  # the sourcedir.tar.gz synth uploads, extracted
+            shutil.copy(STEPS / name, code)
         for channel in args["InputDataConfig"]:
             local = job.local(f"{OPT_ML}/input/data/{channel['ChannelName']}")
             self.stage(channel["DataSource"]["S3DataSource"]["S3Uri"], local)
@@ -247,23 +272,50 @@ def base_env() -> dict[str, str]:
     }
 
 
-def write_capture(folder: Path, rows: np.ndarray, predictions: np.ndarray) -> Path:
-    """SageMaker data capture (JSON Lines, CSV payloads, a few rows per request; one request BASE64)."""
+def raw_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {k: (None if pd.isna(v) else v) for k, v in row.items()}
+        for row in json.loads(frame.drop(columns=[features.LABEL]).to_json(orient="records"))
+    ]
+
+
+def serve_in_image(model_dir: Path, requests: list[str], folder: Path) -> list[dict[str, str]]:
+    """Each request body answered by the model's own serving code in the XGBoost image's Python."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "requests.jsonl").write_text("".join(r + "\n" for r in requests))
+    subprocess.run(
+        [
+            str(venv_python("xgboost")),
+            *PYTHON_FLAGS,
+            "-c",
+            SERVE_DRIVER,
+            str(model_dir),
+            *(str(folder / n) for n in ("requests.jsonl", "answers.jsonl")),
+        ],
+        env=base_env(),
+        check=True,
+        timeout=TIMEOUT,
+        cwd=folder,
+    )
+    return [json.loads(line) for line in (folder / "answers.jsonl").read_text().splitlines()]
+
+
+def write_capture(folder: Path, requests: list[str], answers: list[dict[str, str]]) -> Path:
+    """SageMaker data capture (JSON Lines) of raw JSON requests and the model's answers; one request BASE64."""
     folder.mkdir(parents=True, exist_ok=True)
     lines = []
-    for start in range(0, len(rows), 4):
-        payload = "\n".join(",".join(f"{v:.6f}" for v in row) for row in rows[start : start + 4])
-        answer = "\n".join(f"{p:.6f}" for p in predictions[start : start + 4])
-        encoding = "BASE64" if start == 0 else "CSV"
+    for index, (request, answer) in enumerate(zip(requests, answers, strict=True)):
+        payload, reply = request, answer["body"]
+        encoding = "BASE64" if index == 0 else "JSON"
         if encoding == "BASE64":
-            payload, answer = (base64.b64encode(s.encode()).decode() for s in (payload, answer))
+            payload, reply = (base64.b64encode(s.encode()).decode() for s in (payload, reply))
         capture = {
-            "endpointInput": {"observedContentType": "text/csv", "mode": "INPUT", "data": payload},
-            "endpointOutput": {"observedContentType": "text/csv", "mode": "OUTPUT", "data": answer},
+            "endpointInput": {"observedContentType": "application/json", "mode": "INPUT", "data": payload},
+            "endpointOutput": {"observedContentType": answer["content_type"], "mode": "OUTPUT", "data": reply},
         }
         for record in capture.values():
             record["encoding"] = encoding
-        event = {"eventId": str(start), "inferenceTime": "2026-11-29T00:00:00Z"}
+        event = {"eventId": str(index), "inferenceTime": "2026-11-29T00:00:00Z"}
         lines.append(json.dumps({"captureData": capture, "eventMetadata": event, "eventVersion": "0"}))
     (folder / "endpoint-capture.jsonl").write_text("\n".join(lines) + "\n")
     return folder
@@ -294,22 +346,30 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     pipeline.run(jobs["BiasReport"], jobs["IngestFeatures"], jobs["Train"])
     jobs["Train"].check()  # Evaluate and the captured traffic need the model
 
-    # Traffic the endpoint would capture: the test split's features and the trained model's answers.
+    # Traffic the endpoint would capture: the test split's raw records, answered by the trained model's own
+    # serving code (model_fn, input_fn, predict_fn, output_fn) in the XGBoost image's Python and libraries.
     test = np.loadtxt(jobs["Preprocess"].local(f"{OPT_ML}/processing/test") / "test.csv", delimiter=",", ndmin=2)
     booster = xgb.Booster(model_file=str(jobs["Train"].local(f"{OPT_ML}/model/xgboost-model")))
     scores = booster.predict(xgb.DMatrix(test[:, 1:]))
-    names = preprocess.feature_names()
-    shifted = test[:, 1:].copy()
-    shifted[:, names.index("income")] -= 1.5
-    shifted[:, names.index("debt_to_income")] += 1.0
+    _, _, test_rows = preprocess.stratified_split(preprocess.deduplicate(pd.read_csv(SAMPLE)), 42)
+    shifted_rows = test_rows.copy()
+    shifted_rows["income"] *= 0.3
+    shifted_rows["debt_to_income"] += 0.3
+    model_dir = jobs["Train"].local(f"{OPT_ML}/model")
+    requests, shifted = (
+        [json.dumps(raw_records(rows.iloc[i : i + 4])) for i in range(0, len(rows), 4)]
+        for rows in (test_rows, shifted_rows)
+    )
+    answers = serve_in_image(model_dir, requests, root / "serving-steady")
+    shifted_answers = serve_in_image(model_dir, shifted, root / "serving-shifted")
     (drift_step,) = definition_steps(placeholders.DRIFT).values()
     drift = LocalPipeline(root, defaults(placeholders.DRIFT))
     drift.sources["Parameters.BaselineUri"] = pipeline.sources[
         "Steps.Preprocess.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"
     ]
-    drift.sources["Parameters.CaptureUri"] = write_capture(root / "s3" / "capture-steady", test[:, 1:], scores)
+    drift.sources["Parameters.CaptureUri"] = write_capture(root / "s3" / "capture-steady", requests, answers)
     jobs["DriftSteady"] = drift.processing(drift_step, name="DriftSteady")
-    drift.sources["Parameters.CaptureUri"] = write_capture(root / "s3" / "capture-shifted", shifted, scores)
+    drift.sources["Parameters.CaptureUri"] = write_capture(root / "s3" / "capture-shifted", shifted, shifted_answers)
     jobs["DriftShifted"] = drift.processing(drift_step, name="DriftShifted")
     jobs["Evaluate"] = pipeline.processing(steps["Evaluate"])
     staged_model = sorted(p.name for p in jobs["Evaluate"].local(f"{OPT_ML}/processing/model").iterdir())
@@ -321,6 +381,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "jobs": jobs,
         "test": test,
         "scores": scores,
+        "answers": answers,
         "put_log": put_log,
         "staged_model": staged_model,
         "in_process": root / "in-process",
@@ -355,9 +416,16 @@ def test_every_image_in_the_definitions_is_in_the_table_and_runs_its_listed_scri
             assert script in IMAGES[image]["steps"], (path.name, step["Name"], script, image)
             seen.setdefault(image, set()).add(script)
     scripts = {p.name for p in STEPS.glob("*.py")} - {"__init__.py"}
-    assert {s for image in IMAGES.values() for s in image["steps"]} == scripts  # every script, once
-    assert sum(len(image["steps"]) for image in IMAGES.values()) == len(scripts)
+    listed = [s for image in IMAGES.values() for s in (*image["steps"], *image.get("serving", []))]
+    modules = {m for image in IMAGES.values() for m in image.get("modules", [])}
+    assert set(listed) | modules == scripts and len(listed) == len(set(listed))  # every script, once
     assert {image: set(i["steps"]) for image, i in IMAGES.items()} == seen  # and each runs where listed
+    # A module a script imports runs in that script's image, and the training job packs the serving code.
+    for script, imported in placeholders.IMPORTS.items():
+        (owner,) = [i for i in IMAGES.values() if script in i["steps"]]
+        assert set(imported) <= set(owner["modules"]), script
+    (xgboost,) = [i for i in IMAGES.values() if "train.py" in i["steps"]]
+    assert set(placeholders.TRAINING_FILES) <= {*xgboost["steps"], *xgboost["serving"], *xgboost["modules"]}
 
 
 def test_the_synth_image_table_names_the_same_images() -> None:
@@ -421,7 +489,13 @@ def test_preprocess_in_its_image_matches_the_in_process_run(chain: dict[str, Any
     assert counts["input_rows"] == len(raw) and counts["deduplicated_rows"] == raw["applicant_id"].nunique()
     assert counts["train"] + counts["validation"] + counts["test"] == counts["deduplicated_rows"]
     # What the model, Feature Store and drift read is byte-identical to what pandas 3 writes here.
-    for path in ("train/train.csv", "validation/validation.csv", "test/test.csv", "features/features.csv"):
+    for path in (
+        "train/train.csv",
+        "validation/validation.csv",
+        "test/test.csv",
+        "features/features.csv",
+        "preprocessing/preprocessing.json",
+    ):
         assert output(job, path).read_bytes() == (chain["in_process"] / path).read_bytes(), path
     assert (
         output(job, "baseline/baseline.json").read_bytes()
@@ -458,11 +532,16 @@ def test_training_in_its_image_in_script_mode(chain: dict[str, Any]) -> None:
     stdout = job.check().stdout
     tuned = re.findall(r"validation-auc:([0-9.]+)", stdout.splitlines()[-1])  # the tuner's metric regex
     assert tuned and float(tuned[0]) > 0.7
-    assert sorted(p.name for p in job.local(f"{OPT_ML}/model").iterdir()) == ["xgboost-model"]
+    assert sorted(p.name for p in job.local(f"{OPT_ML}/model").iterdir()) == [
+        "code",
+        "model.json",
+        "preprocessing.json",
+        "xgboost-model",
+    ]
     training = json.loads(job.local(f"{OPT_ML}/output/data/training.json").read_text())
     assert training["best_iteration"] < 299 and training["params"]["max_depth"] == 5  # early stopping, hp flags
     with tarfile.open(job.home / "model.tar.gz") as tar:
-        assert tar.getnames() == ["xgboost-model"]
+        assert {"xgboost-model", "preprocessing.json", "code/serve.py", "code/features.py"} <= set(tar.getnames())
 
 
 def test_evaluation_in_its_image_from_model_tar_gz(chain: dict[str, Any]) -> None:
@@ -486,3 +565,15 @@ def test_drift_in_its_image_on_captured_traffic(chain: dict[str, Any]) -> None:
     assert moved["status"] == "drift" and {"income", "debt_to_income"} <= set(moved["drifted_features"])
     emf = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
     assert emf[0]["EndpointName"] == placeholders.ENDPOINT and emf[0]["DriftedFeatures"] >= 2
+
+
+def test_serving_in_its_image_scores_raw_records_as_the_model_scored_its_test_split(chain: dict[str, Any]) -> None:
+    """The endpoint's view: raw JSON records through serve.py from the model's own code/ folder, in the XGBoost
+    image's Python and libraries, answer the probabilities the booster gives the training transform's rows."""
+    answers = chain["answers"]
+    assert {a["content_type"] for a in answers} == {"application/json"}
+    bodies = [json.loads(a["body"]) for a in answers]
+    served = [p for body in bodies for p in body["predictions"]]
+    assert served == [round(float(p), 6) for p in chain["scores"]]
+    identity = json.loads(chain["jobs"]["Train"].local(f"{OPT_ML}/model/model.json").read_text())
+    assert {body["model_id"] for body in bodies} == {identity["model_id"]}

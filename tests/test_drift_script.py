@@ -1,5 +1,7 @@
 """The drift step on captured traffic: it flags a shifted sample, passes an unshifted one, and handles
-empty and malformed capture with a clear message."""
+empty and malformed capture with a clear message. Capture holds what callers sent (raw JSON applicant records)
+and what the model answered; the job transforms the records as the model does before comparing
+(tests/test_pipeline_scripts.py runs the whole path through a trained model)."""
 
 from __future__ import annotations
 
@@ -9,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from components.monitoring.drift import NAMESPACE as ALARMED_NAMESPACE
 from pipelines.data.generate import SAMPLE
-from pipelines.steps import drift, preprocess
+from pipelines.steps import drift, features, preprocess
 
 pytestmark = pytest.mark.exam("4.1")
 
@@ -25,33 +28,38 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     (root / "input" / "data.csv").write_bytes(SAMPLE.read_bytes())
     preprocess.run(root / "input", root / "out", seed=42)
     baseline = json.loads((root / "out" / "baseline" / "baseline.json").read_text())
-    test = np.loadtxt(root / "out" / "test" / "test.csv", delimiter=",", ndmin=2)
-    return {"root": root, "baseline": baseline, "features": test[:, 1:], "labels": test[:, 0]}
+    _, _, test = preprocess.stratified_split(preprocess.deduplicate(pd.read_csv(SAMPLE)), 42)
+    return {"root": root, "baseline": baseline, "records": test}
 
 
-def write_capture(folder: Path, rows: np.ndarray, predictions: np.ndarray, *, base64_encoded: bool = False) -> None:
-    """SageMaker data-capture JSON Lines: one record per request of a few rows."""
+def write_capture(folder: Path, rows: pd.DataFrame, predictions: np.ndarray, *, base64_encoded: bool = False) -> None:
+    """SageMaker data-capture JSON Lines: one line per request of a few raw records (the endpoint's JSON, as
+    capture stores it with ``JsonContentTypes`` set, or base64-encoded as it stores other content)."""
     folder.mkdir(parents=True, exist_ok=True)
     lines = []
-    for start in range(0, len(rows), 3):
-        csv = "\n".join(",".join(f"{v:.6f}" for v in row) for row in rows[start : start + 3])
-        out = "\n".join(f"{p:.4f}" for p in predictions[start : start + 3])
+    records = [
+        {k: (None if pd.isna(v) else v) for k, v in row.items()}
+        for row in json.loads(rows.drop(columns=[features.LABEL]).to_json(orient="records"))
+    ]
+    for start in range(0, len(records), 3):
+        body = json.dumps({"records": records[start : start + 3]})
+        out = json.dumps({"predictions": [round(float(p), 4) for p in predictions[start : start + 3]], "model_id": "m"})
         encode = (lambda s: base64.b64encode(s.encode()).decode()) if base64_encoded else (lambda s: s)
         lines.append(
             json.dumps(
                 {
                     "captureData": {
                         "endpointInput": {
-                            "observedContentType": "text/csv",
+                            "observedContentType": "application/json",
                             "mode": "INPUT",
-                            "data": encode(csv),
-                            "encoding": "BASE64" if base64_encoded else "CSV",
+                            "data": encode(body),
+                            "encoding": "BASE64" if base64_encoded else "JSON",
                         },
                         "endpointOutput": {
-                            "observedContentType": "text/csv",
+                            "observedContentType": "application/json",
                             "mode": "OUTPUT",
                             "data": encode(out),
-                            "encoding": "BASE64" if base64_encoded else "CSV",
+                            "encoding": "BASE64" if base64_encoded else "JSON",
                         },
                     },
                     "eventMetadata": {"eventId": str(start), "inferenceTime": "2026-11-29T00:00:00Z"},
@@ -81,20 +89,28 @@ def run(prepared: dict[str, Any], capture: Path, tmp_path: Path, *extra: str) ->
 
 
 def test_unshifted_traffic_passes(prepared: dict[str, Any], tmp_path: Path) -> None:
-    features = prepared["features"]
-    write_capture(tmp_path / "capture", features, np.full(len(features), prepared["baseline"]["label_rate"]))
+    records = prepared["records"]
+    write_capture(tmp_path / "capture", records, np.full(len(records), prepared["baseline"]["label_rate"]))
     code, report = run(prepared, tmp_path / "capture", tmp_path)
     assert code == 0
     assert report["status"] == "ok", report["drifted_features"]
     assert report["max_psi"] < 0.2
-    assert report["records"] == len(features)
+    assert report["records"] == len(records)
+
+
+def test_capture_is_transformed_as_the_model_transforms_it(prepared: dict[str, Any], tmp_path: Path) -> None:
+    """The job compares the model's inputs: the raw capture, through features.transform with the baseline's
+    parameters, equals what preprocessing wrote for the same rows (test.csv)."""
+    write_capture(tmp_path / "capture", prepared["records"], np.full(len(prepared["records"]), 0.2))
+    transformed, predictions, stats = drift.load_capture(tmp_path / "capture", prepared["baseline"]["preprocessing"])
+    test = np.loadtxt(prepared["root"] / "out" / "test" / "test.csv", delimiter=",", ndmin=2)
+    assert np.array_equal(transformed, test[:, 1:]) and len(predictions) == len(test) and stats["malformed"] == 0
 
 
 def test_shifted_traffic_is_flagged_on_the_shifted_features(prepared: dict[str, Any], tmp_path: Path) -> None:
-    names = prepared["baseline"]["features"]
-    shifted = prepared["features"].copy()
-    shifted[:, names.index("income")] -= 1.5  # incomes fell by 1.5 standard deviations
-    shifted[:, names.index("debt_to_income")] += 1.0
+    shifted = prepared["records"].copy()
+    shifted["income"] *= 0.3  # incomes fell to 30 %
+    shifted["debt_to_income"] += 0.3
     write_capture(tmp_path / "capture", shifted, np.full(len(shifted), 0.6), base64_encoded=True)
     code, report = run(prepared, tmp_path / "capture", tmp_path)
     assert code == 0
@@ -108,7 +124,7 @@ def test_shifted_traffic_is_flagged_on_the_shifted_features(prepared: dict[str, 
 def test_metrics_are_embedded_metric_format(
     prepared: dict[str, Any], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    write_capture(tmp_path / "capture", prepared["features"], np.full(len(prepared["features"]), 0.25))
+    write_capture(tmp_path / "capture", prepared["records"], np.full(len(prepared["records"]), 0.25))
     run(prepared, tmp_path / "capture", tmp_path)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     summary = lines[0]
@@ -136,12 +152,14 @@ def test_empty_capture_reports_insufficient_data_with_a_clear_message(
 def test_malformed_records_are_skipped_and_all_malformed_is_an_error(
     prepared: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    features = prepared["features"]
-    write_capture(tmp_path / "capture", features, np.full(len(features), 0.25))
+    records = prepared["records"]
+    write_capture(tmp_path / "capture", records, np.full(len(records), 0.25))
+    lacking = {"endpointInput": {"data": json.dumps({"age": 30})}, "endpointOutput": {"data": '{"predictions": [0.1]}'}}
     with (tmp_path / "capture" / "capture.jsonl").open("a") as handle:
         handle.write("not json\n" + json.dumps({"captureData": {"endpointInput": {"data": "1,2"}}}) + "\n")
+        handle.write(json.dumps({"captureData": lacking}) + "\n")  # a record without the model's inputs
     code, report = run(prepared, tmp_path / "capture", tmp_path)
-    assert code == 0 and report["capture"]["malformed"] == 2
+    assert code == 0 and report["capture"]["malformed"] == 3 and report["records"] == len(records)
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "x.jsonl").write_text("{}\n[1, 2]\n")
     code, _ = run(prepared, tmp_path / "bad", tmp_path / "second")

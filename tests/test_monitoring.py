@@ -12,6 +12,7 @@ import pytest
 from components.data.lake import CAPTURE_PREFIX
 from config.facts import fact
 from pipelines.placeholders import BASELINE_PREFIX
+from pipelines.steps.features import INPUTS
 from tests.helpers import props, resources, statements
 from tools.platform import Synthesized
 
@@ -214,9 +215,12 @@ def test_control_15_model_monitor_jobs(builds: dict[str, Synthesized], kind: str
 
 
 def test_clarify_configs_name_the_model_features_in_order() -> None:
+    """The bias monitor reads the endpoint's capture: the raw model inputs callers send (features.INPUTS, the
+    feature group's features between id, time and label), not the encoded training columns."""
     root = Path(__file__).resolve().parent.parent
     schema = json.loads((root / "pipelines" / "feature_schema.json").read_text())
     features = [f["name"] for f in schema["features"]][2:-1]
+    assert features == INPUTS
     for name in ("bias_analysis_config.json",):
         config = json.loads((root / "clarify" / name).read_text())
         assert config["headers"] == features, name

@@ -42,6 +42,8 @@ def main(argv: list[str]) -> int:
             str(out / "train"),
             "--validation",
             str(out / "validation"),
+            "--preprocessing",
+            str(out / "preprocessing"),
             "--model-dir",
             str(root / "model"),
             "--output-data-dir",

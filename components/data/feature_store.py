@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -31,11 +32,16 @@ def load_schema(path: Path = SCHEMA) -> dict[str, Any]:
 
 
 def model_features(schema: dict[str, Any] | None = None) -> list[str]:
-    """The model's input columns, in order: the feature group's features without the record id, the event
-    time and the label."""
+    """The model's raw inputs, in order (``features.INPUTS``): the feature group's features without the record
+    id, the event time and the label. The model transforms them itself (pipelines/steps/serve.py)."""
     schema = schema or load_schema()
     skip = {schema["record_identifier"], schema["event_time"], LABEL}
     return [feature["name"] for feature in schema["features"] if feature["name"] not in skip]
+
+
+def schema_version(schema: dict[str, Any]) -> str:
+    """Six hex digits of the feature definitions' digest: what a group name carries to change with them."""
+    return hashlib.sha256(json.dumps(schema["features"], sort_keys=True).encode()).hexdigest()[:6]
 
 
 class FeatureStore(Construct):
@@ -61,8 +67,12 @@ class FeatureStore(Construct):
         # teardown (facts: feature-group-name-unique): a fixed name would make the next deploy fail with
         # "already exists". The stack id's last twelve hex digits make the name unique per stack creation.
         suffix = cdk.Fn.select(4, cdk.Fn.split("-", cdk.Fn.select(2, cdk.Fn.split("/", stack.stack_id))))
-        table_name = f"{name.replace('-', '_')}_{suffix}"
-        name = f"{name}-{suffix}"
+        # Features cannot be removed from a group or change type (facts: feature-group-features-cannot-change): a
+        # digest of the definitions in the name makes a schema change a replacement (a new group, then the
+        # old one removed or retained per the removal policy) instead of an update CloudFormation cannot make.
+        version = schema_version(schema)
+        table_name = f"{name.replace('-', '_')}_{version}_{suffix}"
+        name = f"{name}-{version}-{suffix}"
         offline_objects = bucket.arn_for_objects(f"{OFFLINE_PREFIX}/*")
         role = ServiceRole(
             self,
@@ -98,7 +108,7 @@ class FeatureStore(Construct):
             self,
             "FeatureGroup",
             feature_group_name=name,
-            description="Engineered credit-application features, written by the training pipeline",
+            description="Applicants' model inputs (before each model's fitted transform), from the training pipeline",
             record_identifier_feature_name=schema["record_identifier"],
             event_time_feature_name=schema["event_time"],
             feature_definitions=[
@@ -125,5 +135,5 @@ class FeatureStore(Construct):
         demonstrates(
             self.feature_group,
             ["1.2"],
-            "Feature Store serves the same engineered features online (low latency) and offline (training).",
+            "Feature Store serves each applicant's model inputs online (the API scores them by id) and offline.",
         )

@@ -7,11 +7,17 @@ references, run by a role of its own that may pass itself to the jobs it starts.
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
+import os
+import tarfile
+import zipfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as assets
@@ -32,6 +38,66 @@ IMAGES_MAPPING = "SageMakerImageAccounts"
 PROCESSING_CODE_DIR = "/opt/ml/processing/input/code/"
 # The namespace SageMaker Pipelines publishes execution metrics in.
 PIPELINE_METRICS = "AWS/Sagemaker/ModelBuildingPipeline"
+
+
+@jsii.implements(cdk.ILocalBundling)
+class _StepFiles:
+    """Pack files of ``pipelines/steps`` in-process (no Docker), byte-for-byte reproducibly (fixed times,
+    modes and headers): ``zipapp``, a Python zip application whose ``__main__.py`` is ``files[0]`` (``python3
+    <file>`` runs it, the other files importable beside it); ``sourcedir``, the ``sourcedir.tar.gz`` a
+    script-mode training job extracts into ``/opt/ml/code``."""
+
+    def __init__(self, files: Sequence[str], kind: str) -> None:
+        self.files, self.kind = tuple(files), kind
+
+    def try_bundle(self, output_dir: str, *, image: cdk.DockerImage, **_: Any) -> bool:
+        contents = {name: (placeholders.STEPS / name).read_bytes() for name in self.files}
+        if self.kind == "zipapp":
+            path = os.path.join(output_dir, self.files[0].removesuffix(".py") + ".pyz")
+            with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                for index, (name, data) in enumerate(contents.items()):
+                    entry = zipfile.ZipInfo("__main__.py" if index == 0 else name, date_time=(1980, 1, 1, 0, 0, 0))
+                    entry.external_attr, entry.compress_type = 0o644 << 16, zipfile.ZIP_DEFLATED
+                    archive.writestr(entry, data)
+            return True
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for name, data in contents.items():
+                info = tarfile.TarInfo(name)
+                info.size, info.mode, info.mtime = len(data), 0o644, 0
+                tar.addfile(info, io.BytesIO(data))
+        with gzip.GzipFile(os.path.join(output_dir, "sourcedir.tar.gz"), "wb", mtime=0) as archive:
+            archive.write(buffer.getvalue())
+        return True
+
+
+def _packed(scope: Construct, construct_id: str, files: Sequence[str], kind: str) -> assets.Asset:
+    return assets.Asset(
+        scope,
+        construct_id,
+        path=str(placeholders.STEPS),
+        exclude=["*", *(f"!{name}" for name in files)],
+        asset_hash_type=cdk.AssetHashType.SOURCE,
+        bundling=cdk.BundlingOptions(
+            image=cdk.DockerImage.from_registry("none"),
+            local=_StepFiles(files, kind),
+            output_type=cdk.BundlingOutput.SINGLE_FILE,
+        ),
+    )
+
+
+def step_script(scope: Construct, construct_id: str, name: str) -> assets.Asset:
+    """The asset of the step script ``pipelines/steps/<name>``: the file itself, or, if it imports modules from
+    beside it (``placeholders.IMPORTS``), a zip application of it and them, which ``python3`` runs the same way."""
+    imports = placeholders.IMPORTS.get(name)
+    if not imports:
+        return assets.Asset(scope, construct_id, path=str(placeholders.STEPS / name))
+    return _packed(scope, construct_id, [name, *imports], "zipapp")
+
+
+def training_source(scope: Construct, construct_id: str) -> assets.Asset:
+    """The ``sourcedir.tar.gz`` of the training job: ``placeholders.TRAINING_FILES``."""
+    return _packed(scope, construct_id, placeholders.TRAINING_FILES, "sourcedir")
 
 
 def code_listing(code: Sequence[assets.Asset]) -> iam.PolicyStatement:

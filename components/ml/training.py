@@ -8,18 +8,10 @@ CloudFormation references, so synth never imports the SDK.
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
-import os
-import tarfile
-from typing import Any
 
-import aws_cdk as cdk
-import jsii
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_s3_assets as assets
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -29,28 +21,11 @@ from components.data.lake import BASELINE_PREFIX, READY_MARKER, TRAINING_PREFIX,
 from components.foundation.arns import sagemaker_arn
 from components.foundation.exam import demonstrates
 from components.foundation.triggers import pipeline_rule, pipeline_schedule
-from components.ml.pipeline import SageMakerPipeline, code_listing, processing_code
+from components.ml.pipeline import SageMakerPipeline, code_listing, processing_code, step_script, training_source
 from components.ml.registry import ModelRegistry
 from components.network import IsolatedNetwork
 from config.schema import MlConfig
 from pipelines import placeholders
-
-
-@jsii.implements(cdk.ILocalBundling)
-class _TrainingSourceBundle:
-    """Pack ``train.py`` as the ``sourcedir.tar.gz`` a script-mode training job downloads, in-process
-    (no Docker) and byte-for-byte reproducibly (fixed mtimes, owners and gzip header)."""
-
-    def try_bundle(self, output_dir: str, *, image: cdk.DockerImage, **_: Any) -> bool:
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            data = (placeholders.STEPS / "train.py").read_bytes()
-            info = tarfile.TarInfo("train.py")
-            info.size, info.mode, info.mtime = len(data), 0o644, 0
-            tar.addfile(info, io.BytesIO(data))
-        with gzip.GzipFile(os.path.join(output_dir, "sourcedir.tar.gz"), "wb", mtime=0) as archive:
-            archive.write(buffer.getvalue())
-        return True
 
 
 class TrainingPipeline(Construct):
@@ -72,23 +47,10 @@ class TrainingPipeline(Construct):
         super().__init__(scope, construct_id)
 
         scripts = {
-            name: assets.Asset(
-                self, name.removesuffix(".py").title().replace("_", "") + "Script", path=str(placeholders.STEPS / name)
-            )
+            name: step_script(self, name.removesuffix(".py").title().replace("_", "") + "Script", name)
             for name in placeholders.SCRIPTS
         }
-        source = assets.Asset(
-            self,
-            "TrainingSource",
-            path=str(placeholders.STEPS),
-            exclude=["*", "!train.py"],
-            asset_hash_type=cdk.AssetHashType.SOURCE,
-            bundling=cdk.BundlingOptions(
-                image=cdk.DockerImage.from_registry("none"),
-                local=_TrainingSourceBundle(),
-                output_type=cdk.BundlingOutput.SINGLE_FILE,
-            ),
-        )
+        source = training_source(self, "TrainingSource")
         code = [*scripts.values(), source]
 
         self.registry = ModelRegistry(

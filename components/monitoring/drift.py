@@ -17,7 +17,6 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_s3_assets as assets
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -27,7 +26,7 @@ from components.foundation.arns import sagemaker_arn
 from components.foundation.exam import demonstrates
 from components.foundation.functions import VpcFunction
 from components.foundation.triggers import pipeline_rule, schedule
-from components.ml.pipeline import SageMakerPipeline, code_listing, processing_code
+from components.ml.pipeline import SageMakerPipeline, code_listing, processing_code, step_script
 from components.ml.training import TrainingPipeline
 from components.network import IsolatedNetwork
 from components.serving.endpoint import ModelEndpoint
@@ -64,7 +63,7 @@ class DriftMonitor(Construct):
         endpoint_name = endpoint.endpoint_name
         self.endpoint_name = endpoint_name
         self.psi_threshold = config.psi_threshold
-        script = assets.Asset(self, "DriftScript", path=str(placeholders.STEPS / "drift.py"))
+        script = step_script(self, "DriftScript", "drift.py")
         capture = lake.artifacts.arn_for_objects(f"{CAPTURE_PREFIX}/{endpoint_name}/*")
         baseline = lake.artifacts.arn_for_objects(f"{BASELINE_PREFIX}/*")
         reports = lake.artifacts.arn_for_objects("monitoring/drift/*")

@@ -287,8 +287,10 @@ class ModelEndpoint(Construct):
                 capture_options=[
                     sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode=mode) for mode in ("Input", "Output")
                 ],
+                # Requests are JSON records and answers JSON (pipelines/steps/serve.py); capture stores content of
+                # these types as text, anything else base64-encoded (facts: capture-content-types).
                 capture_content_type_header=sagemaker.CfnEndpointConfig.CaptureContentTypeHeaderProperty(
-                    csv_content_types=["text/csv"]
+                    csv_content_types=["text/csv"], json_content_types=["application/json", "application/jsonlines"]
                 ),
             )
         async_config = None

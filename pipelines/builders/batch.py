@@ -45,7 +45,8 @@ def create_model_step(instance_type: ParameterString) -> ModelStep:
 
 
 def score_step(create: ModelStep, input_data: ParameterString, instance_type: ParameterString) -> TransformStep:
-    """``Score``: a batch transform of the CSV lines under ``input_data``, KMS on volume and output."""
+    """``Score``: a batch transform of the JSON lines (one raw applicant record each) under ``input_data``, one
+    probability per line out, KMS on volume and output."""
     transformer = Transformer(
         model_name=create.properties.ModelName,
         instance_type=instance_type,
@@ -61,7 +62,8 @@ def score_step(create: ModelStep, input_data: ParameterString, instance_type: Pa
         base_transform_job_name="score",
     )
     return TransformStep(
-        "Score", step_args=transformer.transform(data=input_data, content_type="text/csv", split_type="Line")
+        "Score",
+        step_args=transformer.transform(data=input_data, content_type="application/jsonlines", split_type="Line"),
     )
 
 

@@ -118,15 +118,28 @@ def output_uri(step: ProcessingStep, output: str) -> Any:
     return step.properties.ProcessingOutputConfig.Outputs[output].S3Output.S3Uri
 
 
+# How the XGBoost container serves the artifact train.py packs: script mode (facts: xgboost-script-mode-serving),
+# the code read from the model's own code/ folder (facts: network-isolation-no-outbound; the SDK's convention
+# for isolated models, sagemaker.model.Model._script_mode_env_vars), JSON answers unless a caller asks for CSV.
+SERVING_ENV: dict[str, str | PipelineVariable] = {
+    "SAGEMAKER_PROGRAM": "serve.py",
+    "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+    "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "application/json",
+}
+
+
 def register_step(model_data: Any, evaluation: Any, approval: PipelineVariable) -> ModelStep:
     """Register the model in the model package group, its status ``approval``, the evaluation report
-    (``evaluation``: its S3 URI) as its model quality metrics."""
-    model = Model(image_uri=xgboost_image(), model_data=model_data, role=ROLE, sagemaker_session=session())
+    (``evaluation``: its S3 URI) as its model quality metrics. One package holds booster, transform and
+    serving code (one ``model.tar.gz``): approval, blue/green and rollback move them together."""
+    model = Model(
+        image_uri=xgboost_image(), model_data=model_data, role=ROLE, sagemaker_session=session(), env=SERVING_ENV
+    )
     return ModelStep(
         "Register",
         step_args=model.register(
-            content_types=["text/csv"],
-            response_types=["text/csv"],
+            content_types=["application/json", "application/jsonlines"],
+            response_types=["application/json", "text/csv"],
             # Every instance type a profile may serve or batch-score this version on (config validation reads
             # these lists from the committed definitions: inference.instance_type must be in both).
             inference_instances=list(SERVING_INSTANCE_TYPES),
@@ -136,7 +149,7 @@ def register_step(model_data: Any, evaluation: Any, approval: PipelineVariable) 
             model_metrics=ModelMetrics(
                 model_statistics=MetricsSource(s3_uri=evaluation, content_type="application/json")
             ),
-            description="XGBoost credit-default classifier registered by the training pipeline",
+            description="Credit-default classifier: XGBoost with its preprocessing, from the training pipeline",
         ),
     )
 

@@ -51,7 +51,8 @@ from pipelines.placeholders import (
 )
 
 AUC_METRIC: list[dict[str, str | PipelineVariable]] = [{"Name": "validation:auc", "Regex": "validation-auc:([0-9.]+)"}]
-SPLITS = ("train", "validation", "test", "features", "bias")  # what Preprocess writes for the later steps
+# What Preprocess writes for the later steps (``preprocessing``: the fitted transform, packed into the model).
+SPLITS = ("train", "validation", "test", "features", "bias", "preprocessing")
 
 
 class Parameters(NamedTuple):
@@ -198,6 +199,8 @@ def fit_step(variant: Variant, p: Parameters, preprocess: ProcessingStep) -> tup
     channels = {
         name: TrainingInput(output_uri(preprocess, name), content_type="text/csv") for name in ("train", "validation")
     }
+    # The transform's fitted parameters: train.py packs them, with the serving code, into the model artifact.
+    channels["preprocessing"] = TrainingInput(output_uri(preprocess, "preprocessing"), content_type="application/json")
     xgboost = estimator(variant, p)
     if variant.tuning:
         tune = TuningStep("Tune", step_args=tuner(xgboost).fit(inputs=channels))

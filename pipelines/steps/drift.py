@@ -1,7 +1,9 @@
 """Drift step (exam 4.1): compare what the endpoint received and answered with the training baseline.
 
 Runs as a processing job with network isolation (SECURITY.md control 15), so it makes no AWS call: it
-reads the endpoint's data capture and the baseline the preprocess step wrote, writes ``drift.json``,
+reads the endpoint's data capture (the raw JSON records callers sent, decoded by the model's own
+``serve.input_fn`` and transformed by ``features.transform`` with the baseline's fitted parameters, so the
+job compares exactly what the model scored) and the baseline the preprocess step wrote, writes ``drift.json``,
 and prints the results in CloudWatch Embedded Metric Format; CloudWatch Logs turns those lines of the
 job's log into metrics (namespace ``MLPlatform/Drift``) that the drift alarm watches.
 
@@ -26,6 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
+
+try:  # imported from the repository (tests, tools)
+    from pipelines.steps.features import media_type, parse_records, records_frame, transform
+except ImportError:  # run by SageMaker: synth packs features.py with this script (components/ml/pipeline.py)
+    from features import media_type, parse_records, records_frame, transform  # type: ignore[no-redef,import-not-found,unused-ignore]
 
 NAMESPACE = "MLPlatform/Drift"
 EPSILON = 1e-4  # floor for empty bins, so PSI stays finite
@@ -40,9 +48,24 @@ def _decode(payload: dict[str, Any]) -> str:
     return base64.b64decode(data).decode() if payload.get("encoding") == "BASE64" else data
 
 
-def load_capture(capture_dir: Path, feature_count: int) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    """Rows of features and the predictions answered for them, from every ``*.jsonl`` under the folder."""
-    rows: list[list[float]] = []
+def _requests(capture: dict[str, Any]) -> tuple[pd.DataFrame, list[float]]:
+    """The raw records one captured request held and the probabilities the model answered for them."""
+    records = parse_records(_decode(capture["endpointInput"]), capture["endpointInput"].get("observedContentType"))
+    answer = _decode(capture["endpointOutput"])
+    if media_type(capture["endpointOutput"].get("observedContentType")) == "text/csv":
+        predictions = [float(v) for v in answer.replace("\n", ",").split(",") if v.strip()]
+    else:
+        predictions = [float(v) for v in json.loads(answer)["predictions"]]
+    if len(predictions) != len(records):
+        raise ValueError("shape")
+    return records_frame(records), predictions
+
+
+def load_capture(capture_dir: Path, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """The captured requests' records, transformed exactly as the model transforms them (``features.py`` with
+    the training baseline's fitted ``params``), and the predictions answered, from every ``*.jsonl`` under the
+    folder. The endpoint captures what callers send: raw JSON records (``serve.py``)."""
+    frames: list[pd.DataFrame] = []
     predictions: list[float] = []
     stats = {"files": 0, "records": 0, "malformed": 0}
     for path in sorted(capture_dir.rglob("*.jsonl")):
@@ -52,28 +75,20 @@ def load_capture(capture_dir: Path, feature_count: int) -> tuple[np.ndarray, np.
                 continue
             stats["records"] += 1
             try:
-                capture = json.loads(line)["captureData"]
-                inputs = [
-                    [float(v) for v in row.split(",")]
-                    for row in _decode(capture["endpointInput"]).splitlines()
-                    if row.strip()
-                ]
-                outputs = [
-                    float(v) for v in _decode(capture["endpointOutput"]).replace("\n", ",").split(",") if v.strip()
-                ]
-                if not inputs or any(len(row) != feature_count for row in inputs) or len(outputs) != len(inputs):
-                    raise ValueError("shape")
-            except (KeyError, TypeError, ValueError, json.JSONDecodeError):
+                inputs, outputs = _requests(json.loads(line)["captureData"])
+            except (KeyError, TypeError, ValueError, AttributeError):  # JSONDecodeError is a ValueError
                 stats["malformed"] += 1
                 continue
-            rows += inputs
+            frames.append(inputs)
             predictions += outputs
-    if stats["records"] and not rows:
+    if stats["records"] and not frames:
         raise CaptureError(
             f"drift: all {stats['records']} capture records under {capture_dir} are malformed "
-            f"(expected CSV rows of {feature_count} features and one prediction each)"
+            "(expected JSON applicant records and the model's JSON answer, as serve.py reads and writes them)"
         )
-    features = np.array(rows, dtype=float).reshape(-1, feature_count)
+    if not frames:
+        return np.empty((0, 0)), np.array([], dtype=float), stats
+    features = transform(pd.concat(frames, ignore_index=True), params).to_numpy(dtype=float)
     return features, np.array(predictions, dtype=float), stats
 
 
@@ -200,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     baseline = json.loads(baseline_path.read_text())
     try:
-        features, predictions, stats = load_capture(args.capture_dir, len(baseline["features"]))
+        features, predictions, stats = load_capture(args.capture_dir, baseline["preprocessing"])
     except CaptureError as error:
         print(str(error), file=sys.stderr)
         return 2

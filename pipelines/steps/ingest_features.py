@@ -1,4 +1,9 @@
-"""Feature ingestion step (exam 1.2): put the engineered features into the SageMaker Feature Store.
+"""Feature ingestion step (exam 1.2): put each applicant's model inputs into the SageMaker Feature Store.
+
+The rows are the cleaned inputs before the fitted transform (``features.INPUTS``): every model version
+transforms them with its own parameters, so the API's ``GET /applicants/{id}/prediction`` can score a stored
+record with whichever version serves. A missing value is left out of the record (Feature Store features are
+optional) and comes back as null, which the model imputes as in training.
 
 Runs as a processing job inside the VPC; the ``sagemaker.featurestore-runtime`` interface endpoint
 carries the calls (private DNS), and the online store replicates to the offline store in the lake.
@@ -53,7 +58,7 @@ def ingest(
 
 
 def main(argv: list[str] | None = None, client: FeatureStoreRuntime | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Ingest engineered features into a feature group")
+    parser = argparse.ArgumentParser(description="Ingest applicants' model inputs into a feature group")
     parser.add_argument("--input-dir", type=Path, default=Path("/opt/ml/processing/features"))
     parser.add_argument("--feature-group-name", required=True)
     args = parser.parse_args(argv)

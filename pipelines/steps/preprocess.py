@@ -1,4 +1,4 @@
-"""Preprocess step (exam 1.2, 1.3): clean, engineer, encode, scale and split credit applications.
+"""Preprocess step (exam 1.2, 1.3): clean, split, then fit and apply the transform of ``features.py``.
 
 Runs in SageMaker's scikit-learn processing container (pandas and numpy only, so it does not depend
 on the container's scikit-learn version) and in-process in the tests:
@@ -9,10 +9,14 @@ Reads every CSV under ``--input-dir`` and writes, under ``--output-dir``:
 
 - ``train/``, ``validation/``, ``test/``: label first, no header (SageMaker XGBoost's CSV convention),
   a stratified 70/15/15 split;
-- ``features/features.csv``: record id, event time, engineered features and label, for Feature Store;
+- ``features/features.csv``: record id, event time, the applicant's cleaned model inputs (``features.INPUTS``,
+  before the fitted transform) and label, for Feature Store: the online store serves them by applicant id
+  and the model transforms them with its own parameters, so a stored record is valid for every model version;
 - ``bias/dataset.csv``: the cleaned, unencoded dataset with the sensitive attribute, for the bias step;
-- ``baseline/baseline.json``: every fitted statistic (so serving can repeat the transform) and
-  per-feature histograms of the training split (the reference for drift monitoring).
+- ``preprocessing/preprocessing.json``: the fitted parameters, for the training job to pack into the model
+  (``train.py``), so the model serves with exactly the transform it was trained on;
+- ``baseline/baseline.json``: the same parameters and per-feature histograms of the transformed training
+  split (the reference for drift monitoring, which transforms captured requests with them).
 
 Every statistic is fitted on the training split only, then applied to all splits: no leakage.
 """
@@ -28,33 +32,39 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-LABEL = "default"
-RECORD_ID = "applicant_id"
-EVENT_TIME = "event_time"
-FACET = "sex"
-NUMERIC = ["age", "income", "debt_to_income", "credit_history_years", "open_accounts"]
-LOG_TRANSFORMED = ["income"]  # right-skewed money amounts
-ORDINAL = {"education": ["high_school", "bachelor", "master", "doctorate"]}
-ONE_HOT = {
-    "employment_type": ["salaried", "self_employed", "unemployed", "retired"],
-    "region": ["north", "south", "east", "west"],
-}
+try:  # imported from the repository (tests, tools)
+    from pipelines.steps.features import (
+        EVENT_TIME,
+        FACET,
+        INPUTS,
+        LABEL,
+        NUMERIC,
+        RECORD_ID,
+        feature_names,
+        fit,
+        transform,
+    )
+except ImportError:  # run by SageMaker: features.py is packed beside this script (components/ml/pipeline.py)
+    from features import (  # type: ignore[no-redef,import-not-found,unused-ignore]
+        EVENT_TIME,
+        FACET,
+        INPUTS,
+        LABEL,
+        NUMERIC,
+        RECORD_ID,
+        feature_names,
+        fit,
+        transform,
+    )
+
 SPLIT = (0.70, 0.15, 0.15)
 HISTOGRAM_BINS = 10
-
-
-def feature_names() -> list[str]:
-    """Model input columns, in order (what an endpoint receives as CSV)."""
-    names = list(NUMERIC) + [f"{column}_level" for column in ORDINAL]
-    for column, categories in ONE_HOT.items():
-        names += [f"{column}_{category}" for category in categories]
-    return names
 
 
 def feature_schema() -> dict[str, Any]:
     """The Feature Store definition of ``features/features.csv`` (types as Feature Store names them)."""
     features = [{"name": RECORD_ID, "type": "String"}, {"name": EVENT_TIME, "type": "String"}]
-    features += [{"name": name, "type": "Fractional" if name in NUMERIC else "Integral"} for name in feature_names()]
+    features += [{"name": name, "type": "Fractional" if name in NUMERIC else "String"} for name in INPUTS]
     features.append({"name": LABEL, "type": "Integral"})
     return {"record_identifier": RECORD_ID, "event_time": EVENT_TIME, "features": features}
 
@@ -63,8 +73,10 @@ def read_inputs(input_dir: Path) -> pd.DataFrame:
     files = sorted(input_dir.rglob("*.csv"))
     if not files:
         raise SystemExit(f"preprocess: no CSV files under {input_dir}")
-    frame = pd.concat([pd.read_csv(path) for path in files], ignore_index=True)
-    missing = {RECORD_ID, EVENT_TIME, LABEL, FACET, *NUMERIC, *ORDINAL, *ONE_HOT} - set(frame.columns)
+    # round_trip: the exact decimal-to-double parse (pandas 2's default parser can be an ulp off), as JSON parses
+    # a request: a value reaches the transform bit-identical in training and in serving.
+    frame = pd.concat([pd.read_csv(path, float_precision="round_trip") for path in files], ignore_index=True)
+    missing = {RECORD_ID, EVENT_TIME, LABEL, FACET, *INPUTS} - set(frame.columns)
     if missing:
         raise SystemExit(f"preprocess: input lacks columns {sorted(missing)}")
     return frame
@@ -87,45 +99,6 @@ def stratified_split(frame: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.D
             parts[index].append(chunk)
     train, validation, test = (pd.concat(p).sort_values(RECORD_ID) for p in parts)
     return train, validation, test
-
-
-def fit(train: pd.DataFrame) -> dict[str, Any]:
-    """Imputation values, outlier bounds and scaling statistics, from the training split only."""
-    numeric = train[NUMERIC].astype(float)
-    medians = numeric.median()
-    filled = numeric.fillna(medians)
-    low, high = filled.quantile(0.01), filled.quantile(0.99)
-    clipped = filled.clip(low, high, axis=1)
-    for column in LOG_TRANSFORMED:
-        clipped[column] = np.log1p(clipped[column])
-    modes = {column: str(train[column].mode().iloc[0]) for column in [*ORDINAL, *ONE_HOT]}
-    return {
-        "medians": medians.round(6).to_dict(),
-        "clip_low": low.round(6).to_dict(),
-        "clip_high": high.round(6).to_dict(),
-        "means": clipped.mean().round(6).to_dict(),
-        "stds": clipped.std(ddof=0).replace(0, 1).round(6).to_dict(),
-        "modes": modes,
-    }
-
-
-def transform(frame: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
-    """Impute, treat outliers, log-transform, standardize and encode, with fitted ``params``."""
-    out = pd.DataFrame(index=frame.index)
-    for column in NUMERIC:
-        values = frame[column].astype(float).fillna(params["medians"][column])
-        values = values.clip(params["clip_low"][column], params["clip_high"][column])
-        if column in LOG_TRANSFORMED:
-            values = np.log1p(values)
-        out[column] = ((values - params["means"][column]) / params["stds"][column]).round(6)
-    for column, order in ORDINAL.items():
-        values = frame[column].fillna(params["modes"][column])
-        out[f"{column}_level"] = values.map({category: level for level, category in enumerate(order)}).fillna(0)
-    for column, categories in ONE_HOT.items():
-        values = frame[column].fillna(params["modes"][column])
-        for category in categories:
-            out[f"{column}_{category}"] = (values == category).astype(int)
-    return out[feature_names()]
 
 
 def histograms(features: pd.DataFrame) -> dict[str, Any]:
@@ -164,9 +137,7 @@ def run(input_dir: Path, output_dir: Path, seed: int = 42) -> dict[str, int]:
             pd.concat([split[LABEL].astype(int), encoded], axis=1), output_dir / name / f"{name}.csv", header=False
         )
     everything = pd.concat([train, validation, test])
-    features = pd.concat(
-        [everything[[RECORD_ID, EVENT_TIME]], transform(everything, params), everything[LABEL].astype(int)], axis=1
-    )
+    features = pd.concat([everything[[RECORD_ID, EVENT_TIME, *INPUTS]], everything[LABEL].astype(int)], axis=1)
     write_csv(features, output_dir / "features" / "features.csv", header=True)
     write_csv(clean.drop(columns=[RECORD_ID, EVENT_TIME]), output_dir / "bias" / "dataset.csv", header=True)
     baseline = {
@@ -176,8 +147,10 @@ def run(input_dir: Path, output_dir: Path, seed: int = 42) -> dict[str, int]:
         "label_rate": round(float(train[LABEL].mean()), 6),  # the reference for prediction drift
         "histograms": histograms(transform(train, params)),
     }
-    (output_dir / "baseline").mkdir(parents=True, exist_ok=True)
-    (output_dir / "baseline" / "baseline.json").write_text(json.dumps(baseline, indent=2, sort_keys=True) + "\n")
+    preprocessing = {"inputs": INPUTS, "features": feature_names(), "preprocessing": params}
+    for name, document in (("baseline", baseline), ("preprocessing", preprocessing)):
+        (output_dir / name).mkdir(parents=True, exist_ok=True)
+        (output_dir / name / f"{name}.json").write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
     counts = {
         "input_rows": len(raw),
         "deduplicated_rows": len(clean),

@@ -1,18 +1,28 @@
 """Training step (exam 2.2): XGBoost with early stopping, run by SageMaker's XGBoost 3.0-5 container
 in script mode (and in-process by the tests, with ``xgboost-cpu==3.0.5``).
 
-Channels ``train`` and ``validation`` hold CSV with the label first and no header. Hyperparameters
-arrive as command-line flags from the pipeline's parameters. The booster is saved as
-``xgboost-model`` in the model directory, the file the XGBoost container serves; ``model_fn`` below
-lets the same script serve it. With managed spot training, progress is checkpointed to
-``/opt/ml/checkpoints`` every ``--checkpoint-interval`` rounds and resumed after an interruption.
+Channels ``train`` and ``validation`` hold CSV with the label first and no header; ``preprocessing`` holds
+``preprocessing.json``, the transform's parameters the preprocess step fitted. Hyperparameters arrive as
+command-line flags from the pipeline's parameters. The model directory (what SageMaker packs into
+``model.tar.gz``) receives one self-contained serving artifact:
+
+- ``xgboost-model``: the booster;
+- ``preprocessing.json``: the fitted transform parameters, exactly as the booster's training data saw them;
+- ``model.json``: the artifact's identity (a digest of the two files above), returned with every prediction;
+- ``code/serve.py`` and ``code/features.py``: the serving handlers and the transform, copied from beside this
+  script (the training job's source directory holds all three files).
+
+With managed spot training, progress is checkpointed to ``/opt/ml/checkpoints`` every
+``--checkpoint-interval`` rounds and resumed after an interruption.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,6 +32,9 @@ import xgboost as xgb
 
 MODEL_FILE = "xgboost-model"
 CHECKPOINT_FILE = "xgboost-checkpoint.json"
+PREPROCESSING_FILE = "preprocessing.json"
+IDENTITY_FILE = "model.json"
+SERVING_CODE = ("serve.py", "features.py")  # the serving handlers and the transform they import
 
 
 def load_csv(channel: Path) -> xgb.DMatrix:
@@ -47,6 +60,8 @@ class Checkpoint(xgb.callback.TrainingCallback):
 
 
 def train(args: argparse.Namespace) -> xgb.Booster:
+    if not (args.preprocessing / PREPROCESSING_FILE).is_file():  # before any training time is spent
+        raise SystemExit(f"train: no {PREPROCESSING_FILE} in channel {args.preprocessing}")
     dtrain, dvalid = load_csv(args.train), load_csv(args.validation)
     params = {
         "objective": "binary:logistic",
@@ -75,9 +90,9 @@ def train(args: argparse.Namespace) -> xgb.Booster:
     )
     # The tuner reads this line (metric regex ``validation-auc:([0-9.]+)``).
     print(f"best_iteration={booster.best_iteration} validation-auc:{booster.best_score:.6f}")
-    # Only the booster goes in the model directory: the XGBoost container serves every file it finds there.
     args.model_dir.mkdir(parents=True, exist_ok=True)
     booster.save_model(args.model_dir / MODEL_FILE)
+    pack_serving(args.model_dir, args.preprocessing)
     args.output_data_dir.mkdir(parents=True, exist_ok=True)
     (args.output_data_dir / "training.json").write_text(
         json.dumps(
@@ -87,9 +102,18 @@ def train(args: argparse.Namespace) -> xgb.Booster:
     return booster
 
 
-def model_fn(model_dir: str) -> xgb.Booster:
-    """Serving hook of the SageMaker XGBoost container in script mode."""
-    return xgb.Booster(model_file=os.path.join(model_dir, MODEL_FILE))
+def pack_serving(model_dir: Path, preprocessing: Path) -> None:
+    """Make the model directory one serving artifact: the transform's parameters, the code that applies them
+    and the artifact's identity next to the booster (the module docstring lists the files)."""
+    shutil.copyfile(preprocessing / PREPROCESSING_FILE, model_dir / PREPROCESSING_FILE)
+    digest = hashlib.sha256()
+    for name in (MODEL_FILE, PREPROCESSING_FILE):
+        digest.update((model_dir / name).read_bytes())
+    (model_dir / IDENTITY_FILE).write_text(json.dumps({"model_id": f"sha256:{digest.hexdigest()[:16]}"}) + "\n")
+    code = model_dir / "code"
+    code.mkdir(exist_ok=True)
+    for name in SERVING_CODE:
+        shutil.copyfile(Path(__file__).resolve().parent / name, code / name)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -98,6 +122,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--train", type=Path, default=Path(env.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train")))
     parser.add_argument(
         "--validation", type=Path, default=Path(env.get("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation"))
+    )
+    parser.add_argument(
+        "--preprocessing",
+        type=Path,
+        default=Path(env.get("SM_CHANNEL_PREPROCESSING", "/opt/ml/input/data/preprocessing")),
     )
     parser.add_argument("--model-dir", type=Path, default=Path(env.get("SM_MODEL_DIR", "/opt/ml/model")))
     parser.add_argument(
