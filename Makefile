@@ -68,9 +68,24 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The prediction function's libraries (lambdas/invoke_endpoint/requirements.txt, its lock) built for the Lambda
+# runtime without Docker: python3.12 x86_64 manylinux wheels only, nothing compiled here, no .pyc. The
+# function's asset is its sources plus this folder (components/foundation/functions.py), so every target that
+# synthesizes needs it.
+LAMBDA_DEPS := build/lambda/invoke_endpoint/.installed
+
+$(LAMBDA_DEPS): lambdas/invoke_endpoint/requirements.txt | $(VENV)/.installed
+	rm -rf $(@D) && mkdir -p $(@D)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --no-compile --target $(@D) \
+		--platform manylinux2014_x86_64 --implementation cp --python-version 3.12 --only-binary=:all: -r $<
+	cp $< $@
+
+.PHONY: lambda-deps
+lambda-deps: $(LAMBDA_DEPS) ## Build the prediction function's libraries for the Lambda runtime (build/lambda/)
+
 setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed ## Create the virtual environments and node_modules (once)
 
-synth: $(VENV)/.installed node_modules/.installed ## Synthesize every stack of PROFILE into cdk.out, rule packs on, and summarize
+synth: $(VENV)/.installed node_modules/.installed $(LAMBDA_DEPS) ## Synthesize every stack of PROFILE into cdk.out, rule packs on, and summarize
 	$(CDK) synth --quiet $(CONTEXT)
 	$(PY) -m tools.summary cdk.out
 
@@ -81,18 +96,18 @@ lint: $(VENV)/.installed ## ruff lint and format check (needs only the main venv
 typecheck: $(VENV)/.installed ## mypy over all code (needs only the main venv)
 	$(VENV)/bin/mypy
 
-unit: setup image-envs ## pytest only (assertions, snapshots, container parity, cdk-nag, Control Tower, cfn-lint, checkov)
+unit: setup image-envs $(LAMBDA_DEPS) ## pytest only (assertions, snapshots, container parity, cdk-nag, Control Tower, cfn-lint, checkov)
 	$(VENV)/bin/pytest
 
 test: lint typecheck unit ## The whole quality gate: lint, types, tests and compliance, every build of both profiles
 
-bench: setup ## Wall and CPU time of cold synths, the script tests, the definition check, the test run and its parts
+bench: setup $(LAMBDA_DEPS) ## Wall and CPU time of cold synths, the script tests, the definition check, the test run and its parts
 	$(PY) -m tools.bench
 
-cost: setup ## Fixed monthly cost of each profile, idle and serving, from the synthesized templates and the price table
+cost: setup $(LAMBDA_DEPS) ## Fixed monthly cost of each profile, idle and serving, from the synthesized templates and the price table
 	$(PY) -m tools.cost
 
-docs: setup ## Regenerate the exam coverage report, the compliance register, the README's cost table and the architecture diagram (Graphviz)
+docs: setup $(LAMBDA_DEPS) ## Regenerate the exam coverage report, the compliance register, the README's cost table and the architecture diagram (Graphviz)
 	$(PY) -m tools.reports --write
 
 train-local: setup ## Run the pipeline's step scripts on the sample data here (real training), print the metrics
@@ -107,16 +122,16 @@ preflight: setup ## Read-only check that this account and region have what PROFI
 verify: setup ## After a deploy: exercise the platform end to end, one line per step (needs AWS credentials; VERIFY_ARGS=...)
 	$(PY) -m tools.verify $(CONTEXT) $(VERIFY_ARGS)
 
-bootstrap: setup ## One-time per account/region: cdk bootstrap (needs AWS credentials)
+bootstrap: setup $(LAMBDA_DEPS) ## One-time per account/region: cdk bootstrap (needs AWS credentials)
 	$(CDK) bootstrap $(CONTEXT)
 
-diff: setup ## Compare PROFILE with what is deployed (needs AWS credentials)
+diff: setup $(LAMBDA_DEPS) ## Compare PROFILE with what is deployed (needs AWS credentials)
 	$(CDK) diff '**' $(CONTEXT)
 
-deploy: setup ## Deploy every stack of PROFILE (needs AWS credentials and a bootstrapped account)
+deploy: setup $(LAMBDA_DEPS) ## Deploy every stack of PROFILE (needs AWS credentials and a bootstrapped account)
 	$(CDK) deploy '**' $(CONTEXT) --require-approval broadening $(if $(FORCE),--force)
 
-destroy: setup ## Tear PROFILE down (needs AWS credentials); stateful stacks lose termination protection first
+destroy: setup $(LAMBDA_DEPS) ## Tear PROFILE down (needs AWS credentials); stateful stacks lose termination protection first
 	$(PY) -m tools.teardown $(CONTEXT)
 	$(CDK) destroy '**' $(CONTEXT) --force
 

