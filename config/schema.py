@@ -192,6 +192,12 @@ class ApiConfig(_Model):
 
     throttle_rate_per_second: int = Field(ge=1, le=10_000, description="Steady-state requests per second.")
     throttle_burst: int = Field(ge=1, le=5_000, description="Requests admitted at once above the steady rate.")
+    decision_threshold: float = Field(
+        default=0.5,
+        gt=0,
+        lt=1,
+        description="A probability of default at or above it is answered 'decline', below it 'approve'.",
+    )
 
 
 class InferenceConfig(_Model):
@@ -368,7 +374,8 @@ class PlatformConfig(_Model):
         inference = self.inference
         callers: dict[str, tuple[str, ...]] = {"ingest_features.py": ("sagemaker-featurestore-runtime",)}
         if inference.serving and inference.mode != "async":
-            callers["invoke_endpoint"] = ("sagemaker-runtime",)
+            # GET /applicants/{id}/prediction reads the online feature store.
+            callers["invoke_endpoint"] = ("sagemaker-runtime", "sagemaker-featurestore-runtime")
         if inference.serving and inference.mode != "serverless" and inference.data_capture_percent > 0:
             callers["drift_starter"] = ("s3", "sagemaker")
         return callers

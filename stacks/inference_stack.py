@@ -13,7 +13,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from components.data.feature_store import model_features
+from components.data.feature_store import FeatureStore
 from components.data.lake import DataLake
 from components.ml.registry import ModelRegistry
 from components.network import IsolatedNetwork
@@ -35,6 +35,7 @@ class InferenceStack(cdk.Stack):
         lake: DataLake,
         alerts: sns.ITopic,
         registry: ModelRegistry,
+        features: FeatureStore,
         removal_policy: cdk.RemovalPolicy,
         dead_letters: sqs.IQueue,
         **kwargs: Any,
@@ -83,9 +84,14 @@ class InferenceStack(cdk.Stack):
                 config=inference.api,
                 reserved_concurrency=config.functions.reserved_for("invoke_endpoint"),
                 endpoint=self.endpoint,
-                feature_count=len(model_features()),
+                features=features,
                 network=network,
                 log_retention_days=config.log_retention_days,
                 removal_policy=removal_policy,
             )
             cdk.CfnOutput(self, "PredictUrl", value=self.api.api.url_for_path("/predict"))
+            cdk.CfnOutput(
+                self,
+                "ApplicantPredictionUrl",
+                value=self.api.api.url_for_path("/applicants") + "/{applicant_id}/prediction",
+            )

@@ -88,6 +88,7 @@ class PlatformStage(cdk.Stage):
             lake=self.data_lake.lake,
             alerts=self.governance.alerts.topic,
             registry=self.ml_pipeline.training.registry,
+            features=self.feature_store.features,
             dead_letters=self.governance.alerts.dead_letters,
             removal_policy=removal,
             description="ML platform inference: endpoint, invocation API, model-deploy path (MLA-C01 3.1, 3.2, 3.3)",

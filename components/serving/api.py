@@ -1,7 +1,15 @@
 """An invocation path for applications: API Gateway (IAM auth, throttling, access logs) -> a Lambda in the
-VPC -> the endpoint through the SageMaker runtime VPC endpoint (control 39; exam 3.1, 3.2)."""
+VPC -> the endpoint through the SageMaker runtime VPC endpoint (control 39; exam 3.1, 3.2).
+
+The contract is ``docs/openapi.json`` (generated from the function's routes; a test checks this API has
+exactly its paths and methods): ``POST /predict`` takes raw applicant records as JSON, ``GET
+/applicants/{applicant_id}/prediction`` scores an applicant's features read from the online feature store
+(through its VPC endpoint). The model applies the training transform itself (pipelines/steps/serve.py).
+"""
 
 from __future__ import annotations
+
+import json
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
@@ -9,6 +17,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from components.data.feature_store import FeatureStore
 from components.foundation.compliance import acknowledge, guard_exception, skip_checkov
 from components.foundation.exam import demonstrates
 from components.foundation.functions import VpcFunction
@@ -18,10 +27,13 @@ from components.serving.endpoint import ModelEndpoint
 from config.schema import ApiConfig
 
 STAGE = "v1"
+SERVICE = "credit-scoring-api"  # Powertools' service name: the logs' and metrics' dimension
+METRICS_NAMESPACE = "MLPlatform/Api"  # Latency, RecordsScored, BadRequests (EMF, from the function's logs)
 
 
 class InvocationApi(Construct):
-    """``POST /predict`` with CSV rows returns default probabilities from ``endpoint``. Callers sign requests
+    """``POST /predict`` (raw applicant records) and ``GET /applicants/{applicant_id}/prediction`` (features from
+    ``features``' online store) answer probabilities and decisions from ``endpoint``. Callers sign requests
     (SigV4) with an IAM identity allowed ``execute-api:Invoke`` on ``api.arn_for_execute_api``. Exposes ``api``,
     ``function`` and ``handler`` (the VpcFunction)."""
 
@@ -33,7 +45,7 @@ class InvocationApi(Construct):
         config: ApiConfig,
         reserved_concurrency: int | None,
         endpoint: ModelEndpoint,
-        feature_count: int,
+        features: FeatureStore,
         network: IsolatedNetwork,
         log_retention_days: int,
         removal_policy: cdk.RemovalPolicy,
@@ -43,15 +55,28 @@ class InvocationApi(Construct):
             self,
             "Function",
             folder="invoke_endpoint",
-            description="Scores CSV rows on the credit-default endpoint",
-            role_description="Invocation function: call the endpoint, write its logs, traces and dead letters",
+            description="Scores raw credit applications, or an applicant's stored features, on the endpoint",
+            role_description="Invocation function: read online features, call the endpoint, write logs and traces",
             network=network,
             statements=[
                 iam.PolicyStatement(
                     sid="InvokeTheEndpoint", actions=["sagemaker:InvokeEndpoint"], resources=[endpoint.endpoint_arn]
-                )
+                ),
+                # facts: featurestore-get-record-permission
+                iam.PolicyStatement(
+                    sid="ReadOnlineFeatures", actions=["sagemaker:GetRecord"], resources=[features.feature_group_arn]
+                ),
             ],
-            environment={"ENDPOINT_NAME": endpoint.endpoint_name, "FEATURE_COUNT": str(feature_count)},
+            environment={
+                "ENDPOINT_NAME": endpoint.endpoint_name,
+                # Which approved package each variant serves, so an answer names the model version of the variant
+                # the endpoint reports (facts: invoked-production-variant).
+                "VARIANT_PACKAGES": json.dumps({v.name: v.model_package_arn for v in endpoint.variants}),
+                "DECISION_THRESHOLD": repr(config.decision_threshold),
+                "FEATURE_GROUP_NAME": features.feature_group_name,
+                "POWERTOOLS_SERVICE_NAME": SERVICE,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            },
             reserved_concurrency=reserved_concurrency,
             log_retention_days=log_retention_days,
             removal_policy=removal_policy,
@@ -96,18 +121,30 @@ class InvocationApi(Construct):
         validator = self.api.add_request_validator(
             "Validator", validate_request_body=True, validate_request_parameters=True
         )
-        method = self.api.root.add_resource("predict").add_method(
-            "POST",
-            apigw.LambdaIntegration(self.function),
-            authorization_type=apigw.AuthorizationType.IAM,
-            request_validator=validator,
+        integration = apigw.LambdaIntegration(self.function)
+        predict = self.api.root.add_resource("predict").add_method(
+            "POST", integration, authorization_type=apigw.AuthorizationType.IAM, request_validator=validator
         )
-        acknowledge(
-            method,
-            "AwsSolutions-COG4",
-            "Callers are applications with IAM identities, authorized by SigV4 (AWS_IAM); there are no "
-            "end users for a Cognito user pool to sign in.",
+        by_applicant = (
+            self.api.root.add_resource("applicants")
+            .add_resource("{applicant_id}")
+            .add_resource("prediction")
+            .add_method(
+                "GET",
+                integration,
+                authorization_type=apigw.AuthorizationType.IAM,
+                request_validator=validator,
+                request_parameters={"method.request.path.applicant_id": True},
+            )
         )
+        self.methods = [predict, by_applicant]
+        for method in self.methods:
+            acknowledge(
+                method,
+                "AwsSolutions-COG4",
+                "Callers are applications with IAM identities, authorized by SigV4 (AWS_IAM); there are no "
+                "end users for a Cognito user pool to sign in.",
+            )
         demonstrates(self.api, ["3.1", "4.3"], "IAM-authenticated, throttled and access-logged inference API.")
         # API Gateway's invoke permissions name the source API; name the account too (Control Tower
         # CT.LAMBDA.PR.2 reads SourceAccount when the principal is a service).
