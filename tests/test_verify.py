@@ -12,7 +12,7 @@ import io
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,9 @@ STARTER = "mlops-sandbox-Monitoring-DriftStarterFunction-1"
 TRAINING_ARN = "arn:aws:sagemaker:eu-west-1:123456789012:pipeline/mlops-sandbox-training/execution/exec1"
 DRIFT_ARN = "arn:aws:sagemaker:eu-west-1:123456789012:pipeline/mlops-sandbox-drift/execution/drift1"
 PACKAGE_ARN = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/mlops-sandbox-models/3"
-URL = "https://abc123.execute-api.eu-west-1.amazonaws.com/v1/predict"
+API = "https://abc123.execute-api.eu-west-1.amazonaws.com/v1"
+URL = f"{API}/predict"
+LOOKUP = f"{API}/applicants/A000001/prediction"  # the first sample applicant's stored record
 SAMPLE_KEY = f"training/verify/{RUN_ID}/credit_applications.csv"
 DAY_PREFIX = "streaming/events/year=2026/month=05/day=04/"
 SANDBOX = load_settings("sandbox")
@@ -122,20 +124,73 @@ def fake() -> Iterator[Fake]:
         stubs.close()
 
 
+Reply = str | Callable[[list[dict[str, Any]]], str]
+
+
 class Sent:
-    """The HTTP side of serving: records what was sent, answers what the test says."""
+    """The HTTP side of serving: checks each request as the API takes it (SigV4-signed for execute-api; a POST
+    of JSON records, a GET without a body) and gives it the next queued answer; a reply may be a function of
+    the request's records (a GET's one record is its applicant). The ``sent`` fixture checks every queued
+    answer was asked for."""
 
-    def __init__(self, status: int = 200, body: str = "") -> None:
-        self.status, self.body = status, body
-        self.requests: list[tuple[str, bytes, dict[str, str]]] = []
+    def __init__(self) -> None:
+        self.answers: list[tuple[str, str, int, Reply]] = []
+        self.requests: list[tuple[str, str, bytes | None, dict[str, str]]] = []
 
-    def __call__(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
-        self.requests.append((url, body, headers))
-        return self.status, self.body
+    def add(self, method: str, url: str, status: int, reply: Reply) -> None:
+        self.answers.append((method, url, status, reply))
+
+    def __call__(self, method: str, url: str, data: bytes | None, headers: dict[str, str]) -> tuple[int, str]:
+        assert self.answers, f"no answer queued for {method} {url}"
+        self.requests.append((method, url, data, headers))
+        expected_method, expected_url, status, reply = self.answers.pop(0)
+        assert (method, url) == (expected_method, expected_url)
+        assert headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDTEST/20")
+        assert "/eu-west-1/execute-api/aws4_request, SignedHeaders=" in headers["Authorization"]
+        if method == "POST":
+            assert data is not None
+            assert headers["Content-Type"] == "application/json"
+            payload = json.loads(data, parse_constant=lambda name: pytest.fail(f"{name} in the JSON body"))
+            assert list(payload) == ["records"]
+            records = payload["records"]
+            assert 1 <= len(records) <= 100
+        else:
+            assert (method, data) == ("GET", None)
+            assert "Content-Type" not in headers
+            applicant = url.removeprefix(f"{API}/applicants/").removesuffix("/prediction")
+            records = [{"applicant_id": applicant}]
+        return status, reply(records) if callable(reply) else reply
+
+    def assert_done(self) -> None:
+        assert not self.answers, f"answers never asked for: {[a[:3] for a in self.answers]}"
 
 
-ROWS = "\n".join(",".join(["0.5"] * 14) for _ in range(3))
-REQUESTS = [ROWS, ROWS]
+@pytest.fixture
+def sent() -> Iterator[Sent]:
+    """Every answer a test queues must be asked for, like the stubbed clients'."""
+    answers = Sent()
+    yield answers
+    answers.assert_done()
+
+
+def record(number: int) -> dict[str, Any]:
+    """A raw record as the API takes it (the sample's columns but the label; null for a missing value)."""
+    return {
+        "applicant_id": f"A{number:06d}",
+        "event_time": "2026-01-01T00:00:00Z",
+        "age": 30 + number,
+        "income": None if number == 2 else 52000.5,
+        "debt_to_income": 0.31,
+        "credit_history_years": 12,
+        "open_accounts": 3,
+        "employment_type": None if number == 5 else "salaried",
+        "education": "bachelor",
+        "region": "north",
+        "sex": "female",
+    }
+
+
+REQUESTS = [{"records": [record(n) for n in (1, 2, 3)]}, {"records": [record(n) for n in (4, 5, 6)]}]
 
 
 def make_run(fake: Fake, *, config: PlatformConfig = SANDBOX, send: Sent | None = None, timeout: float = 3600) -> Run:
@@ -732,17 +787,86 @@ def monitoring(fake: Fake, *items: tuple[str, str, str]) -> None:
     fake.add("cloudformation", "list_stack_resources", resources(*items), {"StackName": "mlops-sandbox-Monitoring"})
 
 
-def answer(values: list[float]) -> str:
-    return json.dumps({"predictions": values, "endpoint": "mlops-sandbox-credit"})
+def answer(
+    *,
+    probabilities: tuple[float, ...] = (0.2, 0.7, 0.1),
+    threshold: float = 0.5,
+    variant: str | None = "primary",
+    version: int | None = 3,
+    model: bool = True,
+    tamper: Callable[[list[dict[str, Any]]], object] | None = None,
+) -> Callable[[list[dict[str, Any]]], str]:
+    """The API's 200 answer to the records of a request: one prediction per record, in order, applicant_id
+    echoed, the decision at ``threshold``; ``tamper`` edits the predictions to make a wrong one."""
+
+    def reply(records: list[dict[str, Any]]) -> str:
+        predictions = [
+            {
+                "applicant_id": r.get("applicant_id"),
+                "probability": probabilities[n % len(probabilities)],
+                "decision": "decline" if probabilities[n % len(probabilities)] >= threshold else "approve",
+            }
+            for n, r in enumerate(records)
+        ]
+        if tamper is not None:
+            tamper(predictions)
+        arn = f"arn:aws:sagemaker:eu-west-1:123456789012:model-package/mlops-sandbox-models/{version}"
+        identity = {
+            "variant": variant,
+            "model_package_arn": arn if version is not None else None,
+            "model_version": version,
+            "model_id": "sha256:0f3c",
+        }
+        return json.dumps({"predictions": predictions, **({"model": identity} if model else {})})
+
+    return reply
 
 
-def test_serving_is_skipped_until_a_model_serves(fake: Fake) -> None:
-    run = make_run(fake)
-    inference(fake, {})
+def predicts(sent: Sent, reply: Reply | None = None, *, status: int = 200, lookup: Reply | None = None) -> None:
+    """Both POST requests answer ``reply`` (the right answer by default), then the GET answers ``lookup``."""
+    for _ in REQUESTS:
+        sent.add("POST", URL, status, reply or answer())
+    sent.add("GET", LOOKUP, status, lookup or reply or answer())
+
+
+SERVED = [
+    f"ok    0.0s  serving: POST {URL}: 2 signed requests answered 200, one prediction for each of 6 records (decline "
+    "from probability 0.5); answered by variant primary (model version 3)",
+    f"ok    0.0s  lookup: GET {LOOKUP}: the stored record of applicant A000001 scored 0.2 (approve); answered by "
+    "variant primary (model version 3)",
+]
+
+
+@pytest.mark.parametrize(
+    ("outputs", "reason"),
+    [
+        ({}, "nothing serves yet: approve a model, then make deploy MODEL_PACKAGE_ARN=<arn> (README: Serving)"),
+        (
+            {"EndpointName": "mlops-sandbox-credit"},
+            "endpoint mlops-sandbox-credit is async: no API (callers use S3 and InvokeEndpointAsync)",
+        ),
+    ],
+)
+def test_serving_is_skipped_until_a_model_serves(fake: Fake, sent: Sent, outputs: dict[str, str], reason: str) -> None:
+    run = make_run(fake, send=sent)
+    inference(fake, outputs)
     verify.part_serving(run)
     assert lines(run) == [
-        "skip  0.0s  serving: nothing serves yet: approve a model, then make deploy MODEL_PACKAGE_ARN=<arn> "
-        "(README: Serving)",
+        f"skip  0.0s  serving: {reason}",
+        f"skip  0.0s  lookup: {reason}",
+        "skip  0.0s  drift: no request was served, so there is no captured traffic to check",
+    ]
+
+
+def test_lookup_is_skipped_when_serving_found_no_api(fake: Fake, sent: Sent) -> None:
+    run = make_run(fake, send=sent)
+    fake.error(
+        "cloudformation", "describe_stacks", "ValidationError", "Stack with id mlops-sandbox-Inference does not exist"
+    )
+    verify.part_serving(run)
+    assert lines(run) == [
+        "FAIL  0.0s  serving: stack mlops-sandbox-Inference is not deployed -> make deploy",
+        "skip  0.0s  lookup: the serving step found no API or no sample applicant to ask about (its line says why)",
         "skip  0.0s  drift: no request was served, so there is no captured traffic to check",
     ]
 
@@ -766,10 +890,14 @@ def capture(fake: Fake) -> None:
     )
 
 
-def test_serving_signed_request_then_the_drift_pipeline_on_captured_traffic(fake: Fake) -> None:
-    sent = Sent(200, answer([0.1, 0.7, 0.2]))
-    run = make_run(fake, send=sent)
+def serving(fake: Fake) -> None:
     inference(fake, {"PredictUrl": URL, "EndpointName": "mlops-sandbox-credit"})
+
+
+def test_serving_signed_requests_a_lookup_then_the_drift_pipeline_on_captured_traffic(fake: Fake, sent: Sent) -> None:
+    run = make_run(fake, send=sent)
+    serving(fake)
+    predicts(sent)
     monitoring(fake, ("DriftStarterFunctionF22CDA74", "AWS::Lambda::Function", STARTER))
     capture(fake)
     fake.add(
@@ -781,34 +909,73 @@ def test_serving_signed_request_then_the_drift_pipeline_on_captured_traffic(fake
     poll(fake, DRIFT_ARN, "Succeeded", [step("Drift", "Succeeded")])
     verify.part_serving(run)
     assert lines(run) == [
-        f"ok    0.0s  serving: POST {URL}: 2 signed requests answered 200, one probability for each of 6 rows",
+        *SERVED,
         f"      0.0s  drift: waiting for data capture under s3://{ARTIFACTS}/data-capture/mlops-sandbox-credit/",
         f"      0.0s  drift: 1 capture file(s); invoking {STARTER}",
         f"      0.0s  drift: {STARTER} started drift1",
         "      0.0s  drift: Drift Succeeded",
         f"ok    0.0s  drift: {STARTER} started the drift pipeline; execution drift1 Succeeded",
     ]
-    assert len(sent.requests) == 2
-    url, payload, headers = sent.requests[0]
-    assert (url, payload, headers["Content-Type"]) == (URL, ROWS.encode(), "text/csv")
-    assert headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDTEST/20")
-    assert "/eu-west-1/execute-api/aws4_request, SignedHeaders=" in headers["Authorization"]
+    assert [(method, url) for method, url, _, _ in sent.requests] == [("POST", URL), ("POST", URL), ("GET", LOOKUP)]
+    for (_, _, data, headers), request in zip(sent.requests, REQUESTS, strict=False):
+        assert data is not None
+        assert json.loads(data) == request  # the raw records, null where a value is missing
+        assert "content-type" in headers["Authorization"].split("SignedHeaders=")[1]
+    assert b'"income": null' in (sent.requests[0][2] or b"")
     fake.assert_done()
 
 
-def test_serving_forbidden_names_the_signature_and_the_permission(fake: Fake) -> None:
-    run = make_run(fake, send=Sent(403, '{"message":"Missing Authentication Token"}'))
-    inference(fake, {"PredictUrl": URL, "EndpointName": "mlops-sandbox-credit"})
+def test_serving_reports_each_variant_that_answered(fake: Fake, sent: Sent) -> None:
+    run = make_run(fake, send=sent)
+    serving(fake)
+    sent.add("POST", URL, 200, answer())
+    sent.add("POST", URL, 200, answer(variant="challenger", version=None))
+    run.step("serving", "serving", lambda: verify.check_api(run, verify.Served()))
+    assert lines(run) == [
+        f"ok    0.0s  serving: POST {URL}: 2 signed requests answered 200, one prediction for each of 6 records "
+        "(decline from probability 0.5); answered by variant primary (model version 3) 1x, variant challenger "
+        "(model sha256:0f3c) 1x"
+    ]
+
+
+def test_decisions_follow_the_profiles_threshold_when_it_has_one(fake: Fake, sent: Sent) -> None:
+    api_config = SANDBOX.inference.api.model_copy(update={"decision_threshold": 0.15})
+    inference_config = SANDBOX.inference.model_copy(update={"api": api_config})
+    run = make_run(fake, send=sent, config=SANDBOX.model_copy(update={"inference": inference_config}))
+    assert verify.decision_threshold(SANDBOX) == 0.5  # the profile's default
+    serving(fake)
+    predicts(sent, answer(threshold=0.15))
+    served = verify.Served()
+    run.step("serving", "serving", lambda: verify.check_api(run, served))
+    run.step("serving", "lookup", lambda: verify.check_lookup(run, served))
+    assert lines(run) == [
+        f"ok    0.0s  serving: POST {URL}: 2 signed requests answered 200, one prediction for each of 6 records "
+        "(decline from probability 0.15); answered by variant primary (model version 3)",
+        f"ok    0.0s  lookup: GET {LOOKUP}: the stored record of applicant A000001 scored 0.2 (decline); answered by "
+        "variant primary (model version 3)",
+    ]
+
+
+def test_serving_forbidden_names_the_signature_and_the_permission(fake: Fake, sent: Sent) -> None:
+    run = make_run(fake, send=sent)
+    serving(fake)
+    sent.add("POST", URL, 403, '{"message":"Missing Authentication Token"}')
+    sent.add("GET", LOOKUP, 403, '{"message":"Missing Authentication Token"}')
     verify.part_serving(run)
-    assert lines(run)[0] == (
+    hint = "the SigV4 signature (credentials, region) and the caller's execute-api:Invoke permission"
+    assert lines(run)[:2] == [
         f'FAIL  0.0s  serving: request 1 of 2: POST {URL} answered 403: {{"message":"Missing Authentication Token"}} '
-        "-> the SigV4 signature (credentials, region) and the caller's execute-api:Invoke permission"
-    )
+        f"-> {hint}",
+        f'FAIL  0.0s  lookup: GET {LOOKUP} answered 403: {{"message":"Missing Authentication Token"}} -> {hint}',
+    ]
 
 
-def test_serving_error_points_at_the_function_and_endpoint_logs(fake: Fake) -> None:
-    run = make_run(fake, send=Sent(502, '{"error": "the model could not score this request"}'))
-    inference(fake, {"PredictUrl": URL, "EndpointName": "mlops-sandbox-credit"})
+def test_serving_error_points_at_the_function_and_endpoint_logs_and_code(fake: Fake, sent: Sent) -> None:
+    run = make_run(fake, send=sent)
+    serving(fake)
+    error = '{"error": "the model could not score this request"}'
+    sent.add("POST", URL, 502, error)
+    sent.add("GET", LOOKUP, 502, error)
     fake.add(
         "cloudformation",
         "list_stack_resources",
@@ -816,27 +983,148 @@ def test_serving_error_points_at_the_function_and_endpoint_logs(fake: Fake) -> N
         {"StackName": "mlops-sandbox-Inference"},
     )
     verify.part_serving(run)
-    assert lines(run)[0] == (
-        f'FAIL  0.0s  serving: request 1 of 2: POST {URL} answered 502: {{"error": "the model could not score this '
-        'request"} -> CloudWatch Logs /aws/lambda/mlops-sandbox-Inference-Invocation-1, and endpoint '
-        "mlops-sandbox-credit's logs /aws/sagemaker/Endpoints/mlops-sandbox-credit"
+    hint = (
+        "CloudWatch Logs /aws/lambda/mlops-sandbox-Inference-Invocation-1, and endpoint mlops-sandbox-credit's logs "
+        "/aws/sagemaker/Endpoints/mlops-sandbox-credit; the code: lambdas/invoke_endpoint/ and pipelines/steps/serve.py"
     )
+    assert lines(run)[:2] == [
+        f"FAIL  0.0s  serving: request 1 of 2: POST {URL} answered 502: {error} -> {hint}",
+        f"FAIL  0.0s  lookup: GET {LOOKUP} answered 502: {error} -> {hint}",
+    ]
 
 
-def test_serving_wants_one_probability_per_row(fake: Fake) -> None:
-    run = make_run(fake, send=Sent(200, answer([0.1, 0.2])))
-    inference(fake, {"PredictUrl": URL, "EndpointName": "mlops-sandbox-credit"})
+def test_serving_a_rejected_request_points_at_what_the_function_accepts(fake: Fake, sent: Sent) -> None:
+    run = make_run(fake, send=sent)
+    serving(fake)
+    sent.add("POST", URL, 400, '{"error": "record 0 lacks age"}')
+    run.step("serving", "serving", lambda: verify.check_api(run, verify.Served()))
+    assert lines(run) == [
+        f'FAIL  0.0s  serving: request 1 of 2: POST {URL} answered 400: {{"error": "record 0 lacks age"}} -> what the '
+        "prediction function accepts (lambdas/invoke_endpoint/) against the records sent (raw rows of the sample: "
+        "pipelines/steps/features.py INPUTS); the API's access logs (Inference stack)"
+    ]
+
+
+def test_serving_wants_one_prediction_per_record(fake: Fake, sent: Sent) -> None:
+    run = make_run(fake, send=sent)
+    serving(fake)
+    sent.add("POST", URL, 200, answer(tamper=lambda predictions: predictions.pop()))
+    sent.add("GET", LOOKUP, 200, answer(tamper=lambda predictions: predictions.append(dict(predictions[0]))))
     verify.part_serving(run)
-    assert lines(run)[0] == (
-        f"FAIL  0.0s  serving: request 1 of 2: POST {URL} answered 2 values for 3 rows, expected one probability "
-        "per row -> the "
-        "model's output format (pipelines/steps/train.py objective) and lambdas/invoke_endpoint/predict.py"
+    hint = (
+        "lambdas/invoke_endpoint/ (how it passes the records to the endpoint and its answer back) and the model's "
+        "serving code (pipelines/steps/serve.py)"
+    )
+    assert lines(run)[:2] == [
+        f"FAIL  0.0s  serving: request 1 of 2: POST {URL} answered 2 predictions for 3 records, expected one per "
+        f"record -> {hint}",
+        f"FAIL  0.0s  lookup: GET {LOOKUP} answered 2 predictions for 1 record, expected one per record -> {hint}",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("reply", "problem"),
+    [
+        (
+            '{"predictions": [0.2, 0.7, 0.1], "endpoint": "mlops-sandbox-credit"}',  # the contract before
+            "answered 200 without the model block (which variant and model version answered): {text} -> the answer "
+            "the prediction function builds (lambdas/invoke_endpoint/)",
+        ),
+        (
+            "<html>Internal</html>",
+            "answered 200 without predictions: <html>Internal</html> -> the answer the prediction function builds "
+            "(lambdas/invoke_endpoint/)",
+        ),
+        (
+            answer(model=False),
+            "answered 200 without the model block (which variant and model version answered): {text} -> the answer "
+            "the prediction function builds (lambdas/invoke_endpoint/)",
+        ),
+        (
+            answer(variant=""),
+            'answered 200 without model.variant: {"variant": "", "model_package_arn": "arn:aws:sagemaker:eu-west-1:'
+            '123456789012:model-package/mlops-sandbox-models/3", "model_version": 3, "model_id": "sha256:0f3c"} -> '
+            "the answer the prediction function builds (lambdas/invoke_endpoint/: the endpoint's "
+            "InvokedProductionVariant)",
+        ),
+        (
+            answer(tamper=lambda predictions: predictions.reverse()),
+            ": prediction 1 is for applicant 'A000003', its record is 'A000001' (one prediction per record, in the "
+            "records' order, echoing applicant_id) -> lambdas/invoke_endpoint/",
+        ),
+        (
+            answer(probabilities=(0.2, 1.5, 0.1)),
+            ": prediction 2 (applicant A000002) has probability 1.5, expected a number from 0 to 1 -> the model's "
+            "serving code (pipelines/steps/serve.py predict_fn) and lambdas/invoke_endpoint/",
+        ),
+        (
+            answer(tamper=lambda predictions: predictions[2].update(probability="0.1")),
+            ": prediction 3 (applicant A000003) has probability '0.1', expected a number from 0 to 1 -> the model's "
+            "serving code (pipelines/steps/serve.py predict_fn) and lambdas/invoke_endpoint/",
+        ),
+        (
+            answer(tamper=lambda predictions: predictions[1].update(decision="approve")),
+            ": prediction 2 (applicant A000002) says 'approve' for probability 0.7, expected 'decline' (decline from "
+            "probability 0.5) -> lambdas/invoke_endpoint/ (its decision threshold) against "
+            "inference.api.decision_threshold in the profile",
+        ),
+        (
+            answer(probabilities=(0.5,), tamper=lambda predictions: predictions[0].update(decision="approve")),
+            ": prediction 1 (applicant A000001) says 'approve' for probability 0.5, expected 'decline' (decline from "
+            "probability 0.5) -> lambdas/invoke_endpoint/ (its decision threshold) against "
+            "inference.api.decision_threshold in the profile",
+        ),
+    ],
+)
+def test_serving_checks_every_prediction_and_the_model_block(
+    fake: Fake, sent: Sent, reply: Reply, problem: str
+) -> None:
+    run = make_run(fake, send=sent)
+    serving(fake)
+    sent.add("POST", URL, 200, reply)
+    run.step("serving", "serving", lambda: verify.check_api(run, verify.Served()))
+    text = reply(REQUESTS[0]["records"]) if callable(reply) else reply
+    separator = "" if problem.startswith(":") else " "
+    assert lines(run) == [
+        f"FAIL  0.0s  serving: request 1 of 2: POST {URL}{separator}{problem.replace('{text}', text)}"
+    ]
+
+
+def test_lookup_404_means_the_online_store_has_no_record(fake: Fake, sent: Sent) -> None:
+    run = make_run(fake, send=sent)
+    serving(fake)
+    sent.add("POST", URL, 200, answer())
+    sent.add("POST", URL, 200, answer())
+    sent.add("GET", LOOKUP, 404, '{"error": "no stored record for applicant A000001"}')
+    served = verify.Served()
+    run.step("serving", "serving", lambda: verify.check_api(run, served))
+    run.step("serving", "lookup", lambda: verify.check_lookup(run, served))
+    assert lines(run) == [
+        SERVED[0],
+        f'FAIL  0.0s  lookup: GET {LOOKUP} answered 404: {{"error": "no stored record for applicant A000001"}} -> the '
+        "online feature store has no record for applicant A000001: the training pipeline's IngestFeatures step has "
+        "not run on the sample (make verify VERIFY_ARGS=--only=training,serving runs it), or lambdas/invoke_endpoint/ "
+        "reads another feature group (its environment)",
+    ]
+
+
+def test_lookup_wants_the_asked_applicant(fake: Fake, sent: Sent) -> None:
+    run = make_run(fake, send=sent)
+    serving(fake)
+    predicts(sent, lookup=answer(tamper=lambda predictions: predictions[0].update(applicant_id="A000009")))
+    served = verify.Served()
+    run.step("serving", "serving", lambda: verify.check_api(run, served))
+    run.step("serving", "lookup", lambda: verify.check_lookup(run, served))
+    assert lines(run)[1] == (
+        f"FAIL  0.0s  lookup: GET {LOOKUP}: prediction 1 is for applicant 'A000009', its record is 'A000001' (one "
+        "prediction per record, in the records' order, echoing applicant_id) -> lambdas/invoke_endpoint/"
     )
 
 
-def test_drift_starter_skipping_for_want_of_a_baseline_is_reported(fake: Fake) -> None:
-    run = make_run(fake, send=Sent(200, answer([0.1, 0.7, 0.2])))
-    inference(fake, {"PredictUrl": URL, "EndpointName": "mlops-sandbox-credit"})
+def test_drift_starter_skipping_for_want_of_a_baseline_is_reported(fake: Fake, sent: Sent) -> None:
+    run = make_run(fake, send=sent)
+    serving(fake)
+    predicts(sent)
     monitoring(fake, ("DriftStarterFunctionF22CDA74", "AWS::Lambda::Function", STARTER))
     capture(fake)
     reason = f"skipped: no training baseline under s3://{ARTIFACTS}/monitoring/baseline/ yet"
@@ -851,9 +1139,10 @@ def test_drift_starter_skipping_for_want_of_a_baseline_is_reported(fake: Fake) -
     )
 
 
-def test_drift_starter_error_is_a_failure_with_its_logs(fake: Fake) -> None:
-    run = make_run(fake, send=Sent(200, answer([0.1, 0.7, 0.2])))
-    inference(fake, {"PredictUrl": URL, "EndpointName": "mlops-sandbox-credit"})
+def test_drift_starter_error_is_a_failure_with_its_logs(fake: Fake, sent: Sent) -> None:
+    run = make_run(fake, send=sent)
+    serving(fake)
+    predicts(sent)
     monitoring(fake, ("DriftStarterFunctionF22CDA74", "AWS::Lambda::Function", STARTER))
     capture(fake)
     error = {"errorMessage": "Task timed out after 30.00 seconds"}
@@ -869,9 +1158,10 @@ def test_drift_starter_error_is_a_failure_with_its_logs(fake: Fake) -> None:
     )
 
 
-def test_drift_fails_when_nothing_is_captured(fake: Fake) -> None:
-    run = make_run(fake, send=Sent(200, answer([0.1, 0.7, 0.2])))
-    inference(fake, {"PredictUrl": URL, "EndpointName": "mlops-sandbox-credit"})
+def test_drift_fails_when_nothing_is_captured(fake: Fake, sent: Sent) -> None:
+    run = make_run(fake, send=sent)
+    serving(fake)
+    predicts(sent)
     monitoring(fake, ("DriftStarterFunctionF22CDA74", "AWS::Lambda::Function", STARTER))
     env = {"ARTIFACTS_BUCKET": ARTIFACTS, "CAPTURE_PREFIX": "data-capture/mlops-sandbox-credit/"}
     fake.add("lambda", "get_function_configuration", {"Environment": {"Variables": env}})
@@ -1062,15 +1352,57 @@ def test_cli_with_a_bad_profile_prints_one_line_and_no_traceback() -> None:
     assert result.stderr.splitlines() == ["error: profile: unknown profile 'nope' (available: production, sandbox)"]
 
 
+RECORD_KEYS = [  # a raw row of the sample without the label, in the sample's column order
+    "applicant_id",
+    "event_time",
+    "age",
+    "income",
+    "debt_to_income",
+    "credit_history_years",
+    "open_accounts",
+    "employment_type",
+    "education",
+    "region",
+    "sex",
+]
+
+
 def test_sample_requests_are_what_the_model_takes() -> None:
-    schema = json.loads((ROOT / "pipelines" / "feature_schema.json").read_text(encoding="utf-8"))
-    features = len(schema["features"]) - 3  # record id, event time and label are not model inputs
-    bodies = verify.sample_requests()
-    assert len(bodies) == verify.REQUESTS
-    rows = [row for body in bodies for row in body.splitlines()]
-    assert len(rows) == verify.REQUESTS * verify.ROWS_PER_REQUEST
-    assert all(len(row.split(",")) == features for row in rows)
-    assert len(set(rows)) > len(rows) * 0.9  # spread over the sample, not one row repeated
+    import pandas as pd  # noqa: PLC0415 - as verify: only the serving tests need it
+
+    from pipelines.data.generate import SAMPLE  # noqa: PLC0415
+    from pipelines.steps import features  # noqa: PLC0415
+
+    assert set(features.INPUTS) <= set(RECORD_KEYS)  # every model input is sent
+    payloads = verify.sample_requests()
+    assert len(payloads) == verify.REQUESTS
+    assert all(list(payload) == ["records"] and 1 <= len(payload["records"]) <= 100 for payload in payloads)
+    bodies = [json.dumps(payload, allow_nan=False) for payload in payloads]  # raises on NaN or a numpy value
+    records = [record for payload in payloads for record in payload["records"]]
+    assert len(records) == verify.REQUESTS * verify.ROWS_PER_REQUEST == 1000  # the drift check's 1,000 rows
+    assert all(list(record) == RECORD_KEYS for record in records)  # raw rows, no label, no encoded feature
+    assert len({record["applicant_id"] for record in records}) > len(records) * 0.9  # spread over the sample
+    # each record is its row of the sample, a missing value as null (the model imputes it as in training)
+    sample = pd.read_csv(SAMPLE).drop_duplicates().set_index("applicant_id")
+    assert sample.index.is_unique
+    nulls = 0
+    for record in records:
+        row = sample.loc[record["applicant_id"]]
+        for key in RECORD_KEYS[1:]:
+            value = record[key]
+            if pd.isna(row[key]):
+                assert value is None, (record["applicant_id"], key)
+                nulls += 1
+            elif key in features.NUMERIC:
+                assert type(value) in (int, float) and value == row[key], (record["applicant_id"], key)
+            else:
+                assert value == row[key], (record["applicant_id"], key)
+    assert nulls > 0  # the sample's missing values are in the requests
+    # the model's own serving code takes them: its parser, then the training transform without a gap
+    params = features.fit(pd.read_csv(SAMPLE))
+    for text in bodies:
+        frame = features.records_frame(features.parse_records(text.encode(), "application/json"))
+        assert not features.transform(frame, params).isna().to_numpy().any()
 
 
 def test_an_unexpected_error_is_one_line_and_the_cleanup_still_runs(

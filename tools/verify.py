@@ -6,10 +6,10 @@
 Parts, in the order they run: ``trail`` (the trail logs and has delivered a file), ``streaming`` (a
 record put on the Kinesis stream lands in ``raw/streaming/events/`` through Firehose), ``catalog`` (the
 crawler runs; Athena answers a query in the platform's workgroup), ``training`` (the pipeline runs on the
-project's sample, step by step), ``serving`` (when the Inference stack has a ``PredictUrl``: a SigV4-signed
-request, then the drift starter and the drift pipeline on the captured traffic) and ``observability``
-(the stacks' alarms and the dashboard exist). A cleanup always runs last and says what it removed and
-what it left on purpose.
+project's sample, step by step), ``serving`` (when the Inference stack has a ``PredictUrl``: SigV4-signed
+requests of the sample's raw records, the prediction for an applicant the online feature store holds, then
+the drift starter and the drift pipeline on the captured traffic) and ``observability`` (the stacks' alarms
+and the dashboard exist). A cleanup always runs last and says what it removed and what it left on purpose.
 
 Every AWS call sits in a small function that takes its client, and every wait takes a :class:`Clock`,
 so the tests pass botocore-stubbed clients and a fake clock. Read-only except for what the cleanup
@@ -26,6 +26,7 @@ import secrets
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -54,6 +55,8 @@ TRAINING_VERIFY_PREFIX = "training/verify/"  # under training/: the only raw pre
 # undrifted feature is about (bins - 1) / N, so 1,000 rows keep it near 0.01, far below the alarm's 0.2. Many
 # requests because capture samples whole requests: at 20 % (production) 20 requests all miss 1 time in 90.
 REQUESTS, ROWS_PER_REQUEST = 20, 50
+MAX_RECORDS = 100  # the most records the prediction API takes in one request
+JSON = "application/json"
 TERMINAL = ("Succeeded", "Failed", "Stopped")
 STEP_DONE = ("Succeeded", "Failed", "Stopped")
 
@@ -100,7 +103,9 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-Sender = Callable[[str, bytes, dict[str, str]], tuple[int, str]]
+# (method, url, body or None, headers) -> (status, text): the HTTP side of serving, faked in the tests.
+Sender = Callable[[str, str, bytes | None, dict[str, str]], tuple[int, str]]
+Payload = dict[str, Any]  # one request body of the prediction API: {"records": [record, ...]}
 
 
 def wait_until(check: Callable[[], T | None], *, clock: Clock, limit: float, every: float) -> T | None:
@@ -348,15 +353,20 @@ def dashboard_widgets(cloudwatch: Any, name: str) -> int:
     return len(json.loads(body).get("widgets", []))
 
 
-def signed_post(credentials: Any, region: str, url: str, body: bytes, send: Sender) -> tuple[int, str]:
-    """POST ``body`` to an IAM-authorized API, signed with SigV4 for execute-api."""
-    request = AWSRequest(method="POST", url=url, data=body, headers={"Content-Type": "text/csv"})
+def signed_request(
+    credentials: Any, region: str, method: str, url: str, *, payload: Payload | None, send: Sender
+) -> tuple[int, str]:
+    """Call an IAM-authorized API, signed with SigV4 for execute-api: a POST carries ``payload`` as JSON
+    (never NaN: the API's JSON parser rejects it), a GET nothing."""
+    body = None if payload is None else json.dumps(payload, allow_nan=False).encode()
+    headers = {} if body is None else {"Content-Type": JSON}
+    request = AWSRequest(method=method, url=url, data=body, headers=headers)
     SigV4Auth(credentials, "execute-api", region).add_auth(request)
-    return send(url, body, {k: str(v) for k, v in request.headers.items()})
+    return send(method, url, body, {k: str(v) for k, v in request.headers.items()})
 
 
-def urllib_send(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+def urllib_send(method: str, url: str, body: bytes | None, headers: dict[str, str]) -> tuple[int, str]:
+    request = urllib.request.Request(url, data=body, headers=headers, method=method)
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return int(response.status), response.read().decode("utf-8", errors="replace")
@@ -367,19 +377,38 @@ def urllib_send(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, st
         raise StepFailedError(f"could not reach {url}: {reason}", "network access to API Gateway") from None
 
 
-def sample_requests(requests: int = REQUESTS, rows: int = ROWS_PER_REQUEST) -> list[str]:
-    """Request bodies of rows spread over the project's sample, encoded by the preprocess step's own
-    transform: what the model takes (comma-separated features, no header), distributed as in training."""
+def _json_value(value: Any) -> Any:
+    """A CSV cell as JSON: a missing value (NaN) as null, numpy numbers as Python ones, text as is."""
     import pandas as pd  # noqa: PLC0415 - pandas is loaded only when serving is verified
 
-    from pipelines.steps import preprocess  # noqa: PLC0415 - idem
+    if pd.isna(value):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def sample_requests(requests: int = REQUESTS, rows: int = ROWS_PER_REQUEST) -> list[Payload]:
+    """Request bodies of rows spread over the project's sample, as the API takes them: raw records (every
+    column of the sample but the label; a missing value is null, the model imputes it as in training),
+    distributed as in training, at most ``MAX_RECORDS`` per request."""
+    import pandas as pd  # noqa: PLC0415 - pandas is loaded only when serving is verified
+
+    from pipelines.steps import features  # noqa: PLC0415 - idem
 
     frame = pd.read_csv(SAMPLE)
+    keys = [column for column in frame.columns if column != features.LABEL]
+    missing = [name for name in [features.RECORD_ID, *features.INPUTS] if name not in keys]
+    if missing:
+        raise StepFailedError(
+            f"{SAMPLE.relative_to(ROOT)} lacks {', '.join(missing)}, which the model takes",
+            "pipelines/data/generate.py and pipelines/steps/features.py INPUTS",
+        )
     step = max(1, len(frame) // (requests * rows))
-    chosen = frame.iloc[::step].head(requests * rows)
-    features = preprocess.transform(chosen, preprocess.fit(frame))
-    lines = [",".join(repr(float(v)) for v in row) for row in features.itertuples(index=False)]
-    return ["\n".join(lines[start : start + rows]) for start in range(0, len(lines), rows)]
+    chosen = frame.iloc[::step].head(requests * rows)[keys]
+    records = [
+        {key: _json_value(value) for key, value in zip(keys, row, strict=True)} for row in chosen.itertuples(False)
+    ]
+    size = min(rows, MAX_RECORDS)
+    return [{"records": records[start : start + size]} for start in range(0, len(records), size)]
 
 
 # --- one run ----------------------------------------------------------------------------------------
@@ -415,7 +444,7 @@ class Run:
     send: Sender = urllib_send
     timeout: float = 60 * 60
     out: Callable[[str], None] = lambda line: print(line, flush=True)
-    requests: Callable[[], list[str]] = sample_requests
+    requests: Callable[[], list[Payload]] = sample_requests
     results: list[Result] = field(default_factory=list)
     created: list[Created] = field(default_factory=list)
     left: list[str] = field(default_factory=list)
@@ -824,41 +853,159 @@ def skip_training(run: Run) -> None:
 
 @dataclass
 class Served:
-    url: str = ""
+    """What the serving step learnt, for the steps after it."""
+
+    api: str = ""  # the API's base URL (PredictUrl without /predict)
+    skipped: str = ""  # why the serving step did not call the API (the lookup step skips for the same reason)
     sent: datetime | None = None
     endpoint: str = ""
+    applicant_id: str | None = None  # a sample applicant: the lookup step asks for its stored record's prediction
+
+
+PREDICT_CODE = "lambdas/invoke_endpoint/"  # the prediction function's package
+SERVE_CODE = "pipelines/steps/serve.py"  # the model's serving code
+
+
+def decision_threshold(config: PlatformConfig) -> float:
+    """The probability from which the API declines (``inference.api.decision_threshold``, the function's
+    DECISION_THRESHOLD)."""
+    return config.inference.api.decision_threshold
+
+
+def _answer(where: str, text: str) -> tuple[list[Any], dict[str, Any]]:
+    """The predictions and the model block of a 200 answer."""
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        answer = None
+    predictions = answer.get("predictions") if isinstance(answer, dict) else None
+    if not isinstance(predictions, list):
+        raise StepFailedError(
+            f"{where} answered 200 without predictions: {text[:300]}",
+            f"the answer the prediction function builds ({PREDICT_CODE})",
+        )
+    model = answer.get("model") if isinstance(answer, dict) else None
+    if not isinstance(model, dict):
+        raise StepFailedError(
+            f"{where} answered 200 without the model block (which variant and model version answered): {text[:300]}",
+            f"the answer the prediction function builds ({PREDICT_CODE})",
+        )
+    if not isinstance(model.get("variant"), str) or not model["variant"]:
+        raise StepFailedError(
+            f"{where} answered 200 without model.variant: {json.dumps(model)[:300]}",
+            f"the answer the prediction function builds ({PREDICT_CODE}: the endpoint's InvokedProductionVariant)",
+        )
+    return predictions, model
+
+
+def _problem(prediction: Any, applicant_id: Any, threshold: float) -> tuple[str, str] | None:
+    """What is wrong with one prediction, and where to look; None when it is right."""
+    if not isinstance(prediction, dict):
+        return f"is not an object: {json.dumps(prediction)[:100]}", PREDICT_CODE
+    if prediction.get("applicant_id") != applicant_id:
+        return (
+            f"is for applicant {prediction.get('applicant_id')!r}, its record is {applicant_id!r} (one prediction "
+            "per record, in the records' order, echoing applicant_id)",
+            PREDICT_CODE,
+        )
+    probability = prediction.get("probability")
+    if isinstance(probability, bool) or not isinstance(probability, int | float) or not 0 <= probability <= 1:
+        return (
+            f"(applicant {applicant_id}) has probability {probability!r}, expected a number from 0 to 1",
+            f"the model's serving code ({SERVE_CODE} predict_fn) and {PREDICT_CODE}",
+        )
+    expected = "decline" if probability >= threshold else "approve"
+    if prediction.get("decision") != expected:
+        return (
+            f"(applicant {applicant_id}) says {prediction.get('decision')!r} for probability {probability}, expected "
+            f"{expected!r} (decline from probability {threshold})",
+            f"{PREDICT_CODE} (its decision threshold) against inference.api.decision_threshold in the profile",
+        )
+    return None
+
+
+def _check_predictions(where: str, predictions: list[Any], records: list[Payload], threshold: float) -> None:
+    if len(predictions) != len(records):
+        raise StepFailedError(
+            f"{where} answered {len(predictions)} predictions for {len(records)} record"
+            f"{'s' if len(records) != 1 else ''}, expected one per record",
+            f"{PREDICT_CODE} (how it passes the records to the endpoint and its answer back) and the model's "
+            f"serving code ({SERVE_CODE})",
+        )
+    for number, (prediction, record) in enumerate(zip(predictions, records, strict=True), start=1):
+        found = _problem(prediction, record.get("applicant_id"), threshold)
+        if found is not None:
+            raise StepFailedError(f"{where}: prediction {number} {found[0]}", found[1])
+
+
+def _model_name(model: dict[str, Any]) -> str:
+    version = model.get("model_version")
+    if isinstance(version, int) and not isinstance(version, bool):
+        return f"variant {model['variant']} (model version {version})"
+    return f"variant {model['variant']} (model {model.get('model_id') or 'without an id'})"
 
 
 def check_api(run: Run, served: Served) -> str:
     outputs = stack_outputs(run.client("cloudformation"), run.config.stack_name("Inference"))
     url, endpoint = outputs.get("PredictUrl"), outputs.get("EndpointName")
     if not url:
-        raise StepSkippedError(
+        served.skipped = (
             f"endpoint {endpoint} is async: no API (callers use S3 and InvokeEndpointAsync)"
             if endpoint
             else "nothing serves yet: approve a model, then make deploy MODEL_PACKAGE_ARN=<arn> (README: Serving)"
         )
-    bodies = run.requests()
-    served.sent, served.url, served.endpoint = run.clock.now(), url, endpoint or ""
-    total = 0
-    for number, rows in enumerate(bodies, start=1):
-        count = len(rows.splitlines())
-        status, text = signed_post(run.credentials, run.region, url, rows.encode(), run.send)
-        where = f"request {number} of {len(bodies)}: POST {url}"
+        raise StepSkippedError(served.skipped)
+    served.api, served.endpoint = url.rstrip("/").removesuffix("/predict"), endpoint or ""
+    payloads = run.requests()
+    records = [record for payload in payloads for record in payload["records"]]
+    served.applicant_id = next((str(r["applicant_id"]) for r in records if r.get("applicant_id")), None)
+    served.sent = run.clock.now()
+    threshold = decision_threshold(run.config)
+    answered: dict[str, int] = {}
+    for number, payload in enumerate(payloads, start=1):
+        where = f"request {number} of {len(payloads)}: POST {url}"
+        status, text = signed_request(run.credentials, run.region, "POST", url, payload=payload, send=run.send)
         if status != 200:
             raise StepFailedError(f"{where} answered {status}: {text[:300]}", _api_hint(run, status, endpoint))
-        try:
-            predictions = json.loads(text)["predictions"]
-        except (ValueError, KeyError, TypeError):
-            raise StepFailedError(f"{where} answered 200 without predictions: {text[:300]}", "") from None
-        if len(predictions) != count or not all(isinstance(p, int | float) and 0 <= p <= 1 for p in predictions):
-            raise StepFailedError(
-                f"{where} answered {len(predictions)} values for {count} rows, expected one probability per row",
-                "the model's output format (pipelines/steps/train.py objective) and lambdas/invoke_endpoint/predict.py",
-            )
-        total += count
+        predictions, model = _answer(where, text)
+        _check_predictions(where, predictions, payload["records"], threshold)
+        name = _model_name(model)
+        answered[name] = answered.get(name, 0) + 1
     run.left.append(f"the requests captured under data-capture/{endpoint}/ (what the drift check compares)")
-    return f"POST {url}: {len(bodies)} signed requests answered 200, one probability for each of {total} rows"
+    by = ", ".join(name if len(answered) == 1 else f"{name} {count}x" for name, count in answered.items())
+    return (
+        f"POST {url}: {len(payloads)} signed requests answered 200, one prediction for each of {len(records)} "
+        f"records (decline from probability {threshold}); answered by {by}"
+    )
+
+
+def check_lookup(run: Run, served: Served) -> str:
+    """The prediction for a record the online feature store holds: the training pipeline's IngestFeatures step
+    put every (deduplicated) row of the sample there."""
+    if served.skipped:
+        raise StepSkippedError(served.skipped)
+    if not served.api or served.applicant_id is None:
+        raise StepSkippedError("the serving step found no API or no sample applicant to ask about (its line says why)")
+    applicant = served.applicant_id
+    url = f"{served.api}/applicants/{urllib.parse.quote(applicant, safe='')}/prediction"
+    where = f"GET {url}"
+    status, text = signed_request(run.credentials, run.region, "GET", url, payload=None, send=run.send)
+    if status == 404:
+        raise StepFailedError(
+            f"{where} answered 404: {text[:300]}",
+            f"the online feature store has no record for applicant {applicant}: the training pipeline's "
+            "IngestFeatures step has not run on the sample (make verify VERIFY_ARGS=--only=training,serving runs "
+            f"it), or {PREDICT_CODE} reads another feature group (its environment)",
+        )
+    if status != 200:
+        raise StepFailedError(f"{where} answered {status}: {text[:300]}", _api_hint(run, status, served.endpoint))
+    predictions, model = _answer(where, text)
+    _check_predictions(where, predictions, [{"applicant_id": applicant}], decision_threshold(run.config))
+    prediction = predictions[0]
+    return (
+        f"{where}: the stored record of applicant {applicant} scored {prediction['probability']} "
+        f"({prediction['decision']}); answered by {_model_name(model)}"
+    )
 
 
 def _api_hint(run: Run, status: int, endpoint: str | None) -> str:
@@ -866,6 +1013,11 @@ def _api_hint(run: Run, status: int, endpoint: str | None) -> str:
         return "the SigV4 signature (credentials, region) and the caller's execute-api:Invoke permission"
     if status == 429:
         return "the API's throttling (inference.api.throttle_rate_per_second, throttle_burst)"
+    if status == 400:
+        return (
+            f"what the prediction function accepts ({PREDICT_CODE}) against the records sent (raw rows of the "
+            "sample: pipelines/steps/features.py INPUTS); the API's access logs (Inference stack)"
+        )
     if status < 500:
         return "the API's access logs (Inference stack, InvocationApi access log group)"
     try:
@@ -873,7 +1025,10 @@ def _api_hint(run: Run, status: int, endpoint: str | None) -> str:
     except (StepFailedError, ClientError, BotoCoreError):
         functions = []
     logs = f"/aws/lambda/{functions[0]}" if functions else "the prediction function's log group"
-    return f"CloudWatch Logs {logs}, and endpoint {endpoint}'s logs /aws/sagemaker/Endpoints/{endpoint}"
+    return (
+        f"CloudWatch Logs {logs}, and endpoint {endpoint}'s logs /aws/sagemaker/Endpoints/{endpoint}; the code: "
+        f"{PREDICT_CODE} and {SERVE_CODE}"
+    )
 
 
 def _captured(s3: Any, bucket: str, prefix: str, since: datetime, until: datetime) -> list[dict[str, Any]]:
@@ -939,6 +1094,7 @@ def check_drift(run: Run, served: Served) -> str:
 def part_serving(run: Run) -> None:
     served = Served()
     run.step("serving", "serving", lambda: check_api(run, served))
+    run.step("serving", "lookup", lambda: check_lookup(run, served))
     run.step("serving", "drift", lambda: check_drift(run, served))
 
 
@@ -1157,7 +1313,7 @@ def main(
     clock: Clock | None = None,
     send: Sender = urllib_send,
     run_id: str | None = None,
-    requests: Callable[[], list[str]] = sample_requests,
+    requests: Callable[[], list[Payload]] = sample_requests,
 ) -> int:
     try:
         target = _target(argv)
