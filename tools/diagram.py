@@ -617,6 +617,7 @@ FLOW_RULES: tuple[Rule, ...] = (
     Rule(ENDPOINT, r"^EndpointConfigName", CONFIG, "deploys", "serving", reverse=True),
     Rule(API, r"", FUNCTION, "invokes", "serving"),
     Rule(FUNCTION, r"^Environment\.Variables\.ENDPOINT_NAME", ENDPOINT, "InvokeEndpoint", "serving"),
+    Rule(FUNCTION, r"^Environment\.Variables\.FEATURE_GROUP_NAME", FEATURES, "GetRecord (by applicant id)", "serving"),
     Rule(PIPELINE, _READS, BUCKET, "reads input from", reverse=True, stack="Inference", note="target"),
     Rule(PIPELINE, _WRITES, BUCKET, "writes predictions to", stack="Inference", note="source"),
     # 7 capture
@@ -834,7 +835,7 @@ CURATED_FLOWS: tuple[Curated, ...] = (
     Curated(
         Selector(EXTERNAL, "Clients"),
         Selector("Inference", API),
-        "POST /predict",
+        "raw records: POST /predict, GET /applicants/{id}",
         "serving",
         "callers of the API are outside the platform",
     ),
