@@ -457,6 +457,8 @@ def test_serving_reads_every_request_shape_and_handles_what_training_handles(ser
         serve.input_fn("[]", "application/json")
     with pytest.raises(ValueError, match="unsupported accept type"):
         serve.output_fn(one, "application/x-parquet")
+    assert serve.output_fn(one, "application/x-parquet, text/csv;q=0.5")[1] == "text/csv"  # a list: the first it writes
+    assert serve.output_fn(one, "*/*")[1] == serve.output_fn(one, None)[1] == "application/json"
 
 
 @pytest.mark.exam("4.1")

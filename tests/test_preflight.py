@@ -736,13 +736,14 @@ def test_a_ready_account_prints_one_line_per_check_and_exits_0(
         "ok      lambda concurrency",
         "ok      api gateway logging role",
         "ok      cost anomaly detection",
+        "ok      served packages",
         "ok      model monitor",
         "ok      vpcs",
         "ok      cloudtrail trails",
         "ok      availability zones",
         "ok      interface endpoint azs",
     ]
-    assert out[-1] == f"preflight sandbox in {ACCOUNT}/{REGION}: 12 ok, 0 missing, 0 warn: make deploy"
+    assert out[-1] == f"preflight sandbox in {ACCOUNT}/{REGION}: 13 ok, 0 missing, 0 warn: make deploy"
 
 
 def test_a_missing_quota_makes_the_command_exit_1(stubbed: Any, capsys: pytest.CaptureFixture[str]) -> None:
@@ -750,7 +751,7 @@ def test_a_missing_quota_makes_the_command_exit_1(stubbed: Any, capsys: pytest.C
     out = capsys.readouterr().out.splitlines()
     assert out[1].startswith("missing quota ml.m5.large for processing job usage: 0 (applied), 2 needed")
     assert out[-1] == (
-        f"preflight sandbox in {ACCOUNT}/{REGION}: 11 ok, 1 missing, 0 warn: the deploy would fail; fix each "
+        f"preflight sandbox in {ACCOUNT}/{REGION}: 12 ok, 1 missing, 0 warn: the deploy would fail; fix each "
         "missing line, then run preflight again"
     )
 
@@ -784,3 +785,58 @@ def test_a_bad_profile_prints_one_line_and_no_traceback() -> None:
     assert run.returncode == 1
     assert run.stdout == ""
     assert run.stderr.splitlines() == ["error: profile: unknown profile 'nope' (available: production, sandbox)"]
+
+
+# --- Served packages ----------------------------------------------------------------------------------------------
+
+
+def _package(arn: str, status: str, environment: dict[str, str]) -> dict[str, Any]:
+    return {
+        "ModelPackageName": "mlops-sandbox-models",
+        "ModelPackageArn": arn,
+        "CreationTime": dt.datetime(2026, 12, 1),
+        "ModelPackageStatus": "Completed",
+        "ModelPackageStatusDetails": {"ValidationStatuses": [], "ImageScanStatuses": []},
+        "ModelApprovalStatus": status,
+        "InferenceSpecification": {
+            "Containers": [
+                {"Image": "x.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:3.0-5", "Environment": environment}
+            ],
+            "SupportedContentTypes": ["application/json"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+    }
+
+
+def test_nothing_to_serve_needs_no_call() -> None:
+    assert lines(preflight.check_served_packages(None, target(profile()))) == [
+        "ok      served packages: nothing to serve yet (no inference.model_package_arn)"
+    ]
+
+
+def test_served_packages_must_be_approved_and_serve_raw_records(stubbed: Any) -> None:
+    sagemaker, stub = stubbed("sagemaker")
+    challenger = SANDBOX_ARN.replace("/3", "/4")
+    current = {"SAGEMAKER_PROGRAM": "serve.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
+    stub.add_response(
+        "describe_model_package", _package(SANDBOX_ARN, "Approved", current), {"ModelPackageName": SANDBOX_ARN}
+    )
+    stub.add_response("describe_model_package", _package(challenger, "Approved", {}), {"ModelPackageName": challenger})
+    config = profile(inference__model_package_arn=SANDBOX_ARN, inference__challenger_model_package_arn=challenger)
+    assert lines(preflight.check_served_packages(sagemaker, target(config))) == [
+        "ok      served packages: Primary mlops-sandbox-models/3 is Approved and serves raw records (serve.py)",
+        "missing served packages: Challenger mlops-sandbox-models/4 has no serving code (registered before the "
+        "raw-record contract: it takes CSV features, not the JSON records the API sends) -> run the training "
+        "pipeline, approve the new version and serve it",
+    ]
+    stub.add_response(
+        "describe_model_package",
+        _package(SANDBOX_ARN, "PendingManualApproval", current),
+        {"ModelPackageName": SANDBOX_ARN},
+    )
+    assert lines(
+        preflight.check_served_packages(sagemaker, target(profile(inference__model_package_arn=SANDBOX_ARN)))
+    ) == [
+        "missing served packages: Primary mlops-sandbox-models/3 is PendingManualApproval, not Approved -> approve it "
+        "after reviewing its metrics (README: Serving a model), or name an approved version"
+    ]

@@ -198,6 +198,8 @@ def test_the_function_reads_online_features_and_names_the_model_that_answered(
     assert environment["POWERTOOLS_SERVICE_NAME"] == SERVICE
     assert environment["POWERTOOLS_METRICS_NAMESPACE"] == METRICS_NAMESPACE
     assert "FeatureStore" in json.dumps(environment["FEATURE_GROUP_NAME"])  # the group's name, by reference
+    schema = json.loads(placeholders.FEATURE_SCHEMA.read_text())
+    assert environment["FEATURE_SCHEMA_VERSION"] == schema_version(schema)  # a literal: the stack updates with it
     granted = [
         s
         for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
@@ -207,6 +209,15 @@ def test_the_function_reads_online_features_and_names_the_model_that_answered(
     ]
     (statement,) = granted
     assert statement["Action"] == "sagemaker:GetRecord"  # read only: no PutRecord, no DeleteRecord
+    decrypt = [
+        s
+        for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+        for policy in resources(template, kind).values()
+        for s in statements(props(policy)["PolicyDocument"])
+        if s.get("Sid") == "DecryptOnlineFeatures"
+    ]
+    (online,) = decrypt  # facts: online-store-callers-need-kms-decrypt
+    assert online["Action"] == "kms:Decrypt" and "LakeKey" in json.dumps(online["Resource"])
     assert "feature-group/" in json.dumps(statement["Resource"]) and "*" not in json.dumps(statement["Resource"])
     if name != "serverless":  # the online store is reached privately (facts: featurestore-get-record-permission)
         endpoints = resources(build.template("Network"), "AWS::EC2::VPCEndpoint")

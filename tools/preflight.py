@@ -891,6 +891,54 @@ def check_azs_and_endpoints(ec2: Any, target: Target) -> list[Check]:
 # --- Running -----------------------------------------------------------------------------------------------------
 
 
+def served_packages(config: PlatformConfig) -> dict[str, str]:
+    """Variant name -> the model package version the profile serves on it."""
+    inference = config.inference
+    named = {
+        "Primary": inference.model_package_arn,
+        "Challenger": inference.challenger_model_package_arn,
+        "Shadow": inference.shadow_model_package_arn,
+    }
+    return {variant: arn for variant, arn in named.items() if arn}
+
+
+def check_served_packages(sagemaker: Any, target: Target) -> list[Check]:
+    """Each package the profile serves is Approved and serves raw records (facts: model-package-describe): a
+    version registered before the raw-record contract has no serving code (its container runs the XGBoost
+    algorithm on CSV features), so the API, batch scoring and the drift job would all fail on it."""
+    name = "served packages"
+    packages = served_packages(target.config)
+    if not packages:
+        return [ok(name, "nothing to serve yet (no inference.model_package_arn)")]
+    results = []
+    for variant, arn in packages.items():
+        package = sagemaker.describe_model_package(ModelPackageName=arn)
+        version = f"{variant} {arn.rsplit('/', 2)[-2]}/{arn.rsplit('/', 1)[-1]}"
+        status = package.get("ModelApprovalStatus")
+        containers = package.get("InferenceSpecification", {}).get("Containers", [])
+        program = containers[0].get("Environment", {}).get("SAGEMAKER_PROGRAM") if containers else None
+        if status != "Approved":
+            results.append(
+                missing(
+                    name,
+                    f"{version} is {status}, not Approved",
+                    "approve it after reviewing its metrics (README: Serving a model), or name an approved version",
+                )
+            )
+        elif program != "serve.py":
+            results.append(
+                missing(
+                    name,
+                    f"{version} has no serving code (registered before the raw-record contract: it takes CSV "
+                    "features, not the JSON records the API sends)",
+                    "run the training pipeline, approve the new version and serve it",
+                )
+            )
+        else:
+            results.append(ok(name, f"{version} is Approved and serves raw records (serve.py)"))
+    return results
+
+
 def run_checks(clients: Callable[[str], Any], target: Target, today: dt.date) -> list[Check]:
     """Every check of the profile, each guarded so one unexpected API error does not hide the others."""
     return [
@@ -912,6 +960,11 @@ def run_checks(clients: Callable[[str], Any], target: Target, today: dt.date) ->
             "cost anomaly detection",
             "ce:GetCostAndUsage, ce:ListCostAllocationTags and organizations:DescribeOrganization",
             lambda: check_cost_anomaly(clients("ce"), clients("organizations"), target, today),
+        ),
+        *guarded(
+            "served packages",
+            "sagemaker:DescribeModelPackage",
+            lambda: check_served_packages(clients("sagemaker"), target),
         ),
         *guarded(
             "model monitor",

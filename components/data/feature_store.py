@@ -132,6 +132,10 @@ class FeatureStore(Construct):
         # Ref of a feature group is its name: consumers read it as one plain value.
         self.feature_group_name = self.feature_group.ref
         self.feature_group_arn = sagemaker_arn(self, "feature-group", self.feature_group_name)
+        # The online store is encrypted with this key: every caller of GetRecord/PutRecord needs kms:Decrypt on
+        # it (facts: online-store-callers-need-kms-decrypt).
+        self.online_store_key = key
+        self.schema_version = version
         demonstrates(
             self.feature_group,
             ["1.2"],

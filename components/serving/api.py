@@ -66,6 +66,9 @@ class InvocationApi(Construct):
                 iam.PolicyStatement(
                     sid="ReadOnlineFeatures", actions=["sagemaker:GetRecord"], resources=[features.feature_group_arn]
                 ),
+                iam.PolicyStatement(
+                    sid="DecryptOnlineFeatures", actions=["kms:Decrypt"], resources=[features.online_store_key.key_arn]
+                ),
             ],
             environment={
                 "ENDPOINT_NAME": endpoint.endpoint_name,
@@ -74,6 +77,10 @@ class InvocationApi(Construct):
                 "VARIANT_PACKAGES": json.dumps({v.name: v.model_package_arn for v in endpoint.variants}),
                 "DECISION_THRESHOLD": repr(config.decision_threshold),
                 "FEATURE_GROUP_NAME": features.feature_group_name,
+                # A literal that changes with the feature definitions: a schema change replaces the group under a
+                # new name, and this stack must update with it (the name arrives by weak reference, resolved only
+                # when this stack deploys; facts: fn-getstackoutput-weak).
+                "FEATURE_SCHEMA_VERSION": features.schema_version,
                 "POWERTOOLS_SERVICE_NAME": SERVICE,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             },

@@ -44,8 +44,16 @@ class CaptureError(ValueError):
 
 
 def _decode(payload: dict[str, Any]) -> str:
-    data = str(payload.get("data", ""))
-    return base64.b64decode(data).decode() if payload.get("encoding") == "BASE64" else data
+    data = payload.get("data", "")
+    if isinstance(data, dict | list):  # JSON capture stored as a value rather than as its text
+        return json.dumps(data)
+    return base64.b64decode(str(data)).decode() if payload.get("encoding") == "BASE64" else str(data)
+
+
+def _legacy(capture: dict[str, Any]) -> bool:
+    """A request to a model version registered before the raw-record contract: CSV rows of encoded features."""
+    observed = capture.get("endpointInput", {}).get("observedContentType")
+    return isinstance(capture, dict) and media_type(observed, default="") == "text/csv"
 
 
 def _requests(capture: dict[str, Any]) -> tuple[pd.DataFrame, list[float]]:
@@ -67,7 +75,7 @@ def load_capture(capture_dir: Path, params: dict[str, Any]) -> tuple[np.ndarray,
     folder. The endpoint captures what callers send: raw JSON records (``serve.py``)."""
     frames: list[pd.DataFrame] = []
     predictions: list[float] = []
-    stats = {"files": 0, "records": 0, "malformed": 0}
+    stats = {"files": 0, "records": 0, "malformed": 0, "legacy": 0}
     for path in sorted(capture_dir.rglob("*.jsonl")):
         stats["files"] += 1
         for line in path.read_text().splitlines():
@@ -75,15 +83,19 @@ def load_capture(capture_dir: Path, params: dict[str, Any]) -> tuple[np.ndarray,
                 continue
             stats["records"] += 1
             try:
-                inputs, outputs = _requests(json.loads(line)["captureData"])
+                capture = json.loads(line)["captureData"]
+                if _legacy(capture):  # skipped, not malformed: the version that answered it took CSV features
+                    stats["legacy"] += 1
+                    continue
+                inputs, outputs = _requests(capture)
             except (KeyError, TypeError, ValueError, AttributeError):  # JSONDecodeError is a ValueError
                 stats["malformed"] += 1
                 continue
             frames.append(inputs)
             predictions += outputs
-    if stats["records"] and not frames:
+    if stats["records"] > stats["legacy"] and not frames:
         raise CaptureError(
-            f"drift: all {stats['records']} capture records under {capture_dir} are malformed "
+            f"drift: all {stats['records'] - stats['legacy']} capture records under {capture_dir} are malformed "
             "(expected JSON applicant records and the model's JSON answer, as serve.py reads and writes them)"
         )
     if not frames:
@@ -219,6 +231,12 @@ def main(argv: list[str] | None = None) -> int:
     except CaptureError as error:
         print(str(error), file=sys.stderr)
         return 2
+    if stats["legacy"]:
+        print(
+            f"drift: skipped {stats['legacy']} captured CSV request(s) of a model version registered before the "
+            "raw-record contract (serve a version trained since; its requests are JSON records)",
+            file=sys.stderr,
+        )
     if stats["files"] == 0:
         print(
             f"drift: no capture files (*.jsonl) under {args.capture_dir}; is data capture on and the endpoint "

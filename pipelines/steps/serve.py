@@ -79,7 +79,9 @@ def predict_fn(frame: pd.DataFrame, model: Model) -> dict[str, Any]:
 
 
 def output_fn(prediction: dict[str, Any], accept: str | None) -> tuple[str, str]:
-    media = media_type(accept)
+    """The answer as the first type of ``accept`` (a list is allowed) this model writes: JSON or CSV."""
+    offered = [media_type(a) for a in (accept or "").split(",")] or [JSON]
+    media = next((m for m in offered if m in (JSON, CSV)), offered[0])
     if media == JSON:
         return json.dumps(prediction), JSON
     if media == CSV:
