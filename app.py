@@ -3,6 +3,9 @@
 
     npx cdk synth -c profile=production     # or -c config=path/to/profile.yaml
 
+A profile with ``cicd.enabled`` (the tooling profile) also gets the ``Cicd`` stack, whose pipeline deploys the
+stages the profile lists, each from its own profile (stacks/cicd_stack.py says how the assembly is laid out).
+
 A bad profile stops here with one line naming the field and the rule, before any construct exists (and, when
 the CLI passes the context in the environment, before the CDK even loads: the error comes in a fraction of a
 second).
@@ -15,10 +18,14 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from config import ConfigError, PlatformConfig, load_settings
 from config.loader import CONTEXT_OVERRIDES
+from config.schema import PipelineStage
+
+if TYPE_CHECKING:
+    import aws_cdk as cdk
 
 ROOT = Path(__file__).resolve().parent
 
@@ -32,6 +39,51 @@ def _settings(get: Callable[[str], Any]) -> PlatformConfig:
     """The profile the context names (``get`` reads one context key), or ConfigError."""
     overrides = {field: get(key) for key, field in CONTEXT_OVERRIDES.items() if get(key)}
     return load_settings(get("profile"), get("config"), overrides)
+
+
+def pipeline_stages(config: PlatformConfig) -> list[tuple[PipelineStage, PlatformConfig]]:
+    """Each stage of the profile's pipeline with its own profile, pinned to the stage's account and region."""
+    if not config.pipeline_enabled:
+        return []
+    assert config.cicd is not None
+    return [
+        (stage, load_settings(stage.profile, overrides={"account": stage.account, "region": stage.region}))
+        for stage in config.cicd.stages
+    ]
+
+
+def synth_target(get: Callable[[str], Any]) -> str:
+    """The ``make synth`` arguments that rebuild this assembly (the pipeline's synth step runs them)."""
+    return f"CONFIG={get('config')}" if get("config") else f"PROFILE={get('profile') or 'sandbox'}"
+
+
+def compose(
+    app: cdk.App,
+    config: PlatformConfig,
+    *,
+    env: cdk.Environment | None = None,
+    synth_target: str = "PROFILE=sandbox",
+) -> tuple[cdk.Stage, cdk.Stack | None]:
+    """The profile's stage and, with CI/CD on, the ``Cicd`` stack in the profile's (tooling) account and region."""
+    import aws_cdk as cdk  # noqa: PLC0415
+
+    from stacks.cicd_stack import CicdStack  # noqa: PLC0415
+    from stacks.stage import PlatformStage  # noqa: PLC0415
+
+    stage = PlatformStage(app, config.stage_name, config=config, env=env)
+    if not config.pipeline_enabled:
+        return stage, None
+    pipeline = CicdStack(
+        app,
+        "Cicd",
+        stack_name=config.stack_name("Cicd"),
+        config=config,
+        stages=pipeline_stages(config),
+        synth_target=synth_target,
+        env=cdk.Environment(account=config.account, region=config.region),
+        description="ML platform CI/CD: the self-mutating pipeline that deploys the platform's stages (MLA-C01 3.3)",
+    )
+    return stage, pipeline
 
 
 def refused_early() -> str | None:
@@ -54,16 +106,6 @@ def main() -> int:
         print(f"error: {early}", file=sys.stderr)
         return 1
     import aws_cdk as cdk  # noqa: PLC0415 - loaded once the profile is known to be valid
-    from cdk_nag import (  # noqa: PLC0415
-        AwsSolutionsChecks,
-        HIPAASecurityChecks,
-        NIST80053R5Checks,
-        PCIDSS321Checks,
-        ServerlessChecks,
-    )
-
-    from stacks.stage import PlatformStage  # noqa: PLC0415
-    from tools.control_tower import ControlTowerGuard  # noqa: PLC0415
 
     app = cdk.App(context=cdk_json_context())
     try:
@@ -76,7 +118,29 @@ def main() -> int:
     account = config.account or os.environ.get("CDK_DEFAULT_ACCOUNT")
     region = config.region or (os.environ.get("CDK_DEFAULT_REGION") if account else None)
     env = cdk.Environment(account=account, region=region)
-    PlatformStage(app, config.stage_name, config=config, env=env)
+    try:
+        compose(app, config, env=env, synth_target=synth_target(app.node.try_get_context))
+    except ConfigError as error:  # a pipeline stage's own profile
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    register_rule_packs(app)
+    return synthesize(app)
+
+
+def register_rule_packs(app: cdk.App) -> None:
+    """SECURITY.md's packs and Control Tower's controls, once on the App: they check every template of the
+    assembly, a pipeline's nested stages included (facts: validation-plugins-cover-nested-stages)."""
+    import aws_cdk as cdk  # noqa: PLC0415
+    from cdk_nag import (  # noqa: PLC0415
+        AwsSolutionsChecks,
+        HIPAASecurityChecks,
+        NIST80053R5Checks,
+        PCIDSS321Checks,
+        ServerlessChecks,
+    )
+
+    from tools.control_tower import ControlTowerGuard  # noqa: PLC0415
+
     cdk.Validations.of(app).add_plugins(
         AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True),
         HIPAASecurityChecks(app),
@@ -85,6 +149,10 @@ def main() -> int:
         ServerlessChecks(app),
         ControlTowerGuard(),  # AWS Control Tower's proactive controls, with per-resource exceptions
     )
+
+
+def synthesize(app: cdk.App) -> int:
+    """Synthesize; 1 when a rule pack refuses (the packs printed each finding), else 0."""
     try:
         app.synth()
     except RuntimeError as error:  # jsii surfaces the policy-validation failure as a RuntimeError

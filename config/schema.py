@@ -11,15 +11,19 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from config.catalogs import interface_endpoint_catalog
+from config.catalogs import CONFIG_DIR, interface_endpoint_catalog
 from config.facts import fact
 from config.types import (
     AccountId,
     AzCount,
+    BucketName,
     BudgetThresholdPercent,
+    ConnectionArn,
     EmailAddress,
+    GitBranch,
     GlueCronSchedule,
     InstanceType,
     InterfaceEndpointNames,
@@ -27,9 +31,12 @@ from config.types import (
     ModelMonitorSchedule,
     ModelPackageArn,
     MonthlyUsd,
+    PipelineStageName,
     PrivateVpcCidr,
+    ProfileName,
     ProjectName,
     RegionName,
+    RepositoryName,
     ScheduleExpression,
     SecondsUpToAnHour,
     TagValue,
@@ -307,8 +314,92 @@ class TagsConfig(_Model):
     cost_center: TagValue
 
 
+class ConnectionSource(_Model):
+    """A git repository behind an existing CodeConnections connection (GitHub, GitLab, Bitbucket). The platform
+    never creates the connection: one made by CloudFormation or the CLI stays PENDING until a person completes
+    the handshake in the console (facts: connection-pending-until-console)."""
+
+    kind: Literal["connection"]
+    connection_arn: ConnectionArn
+    repository: RepositoryName
+    branch: GitBranch = "main"
+
+
+class S3Source(_Model):
+    """The fallback for accounts without a git host: a zip of the repository in a versioned bucket
+    (facts: s3-source-versioned-bucket)."""
+
+    kind: Literal["s3"]
+    bucket: BucketName
+    object_key: str = Field(min_length=1, max_length=1024, pattern=r"^[^/].*\.zip$")
+
+
+class PipelineStage(_Model):
+    """One deployment of the platform by the pipeline: a profile under config/, in its own account and region."""
+
+    name: PipelineStageName
+    profile: ProfileName
+    account: AccountId
+    region: RegionName
+
+
+def profile_environment(profile: str) -> str | None:
+    """The ``environment`` a profile under config/ declares (None: no such profile), read without validating the
+    whole profile (the stage's profile is loaded and validated in full when its stage is built)."""
+    path = CONFIG_DIR / f"{profile}.yaml"
+    if not path.is_file():
+        return None
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return str(raw.get("environment")) if isinstance(raw, dict) else None
+
+
+class CicdConfig(_Model):
+    """The platform pipeline (issue 13 part 1): CDK Pipelines in the profile's own (tooling) account and region,
+    deploying each stage in order, with a manual approval before the stages named in ``approval_before``."""
+
+    enabled: bool = False
+    source: Annotated[ConnectionSource | S3Source, Field(discriminator="kind")]
+    stages: tuple[PipelineStage, ...] = Field(min_length=1)
+    approval_before: tuple[PipelineStageName, ...] | None = Field(
+        default=None, description="Stages a person approves first; null: every stage whose profile is production."
+    )
+
+    @model_validator(mode="after")
+    def _stages_fit(self) -> CicdConfig:
+        names = [stage.name for stage in self.stages]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"stages: stage {twice[0]!r} is named twice")
+        for stage in self.stages:
+            if profile_environment(stage.profile) is None:
+                raise ValueError(
+                    f"stages: stage {stage.name!r} names profile {stage.profile!r}, not a file under config/"
+                )
+        unknown = [name for name in self.approval_before or () if name not in names]
+        if unknown:
+            raise ValueError(f"approval_before: {unknown[0]!r} is not a stage of the pipeline")
+        unapproved = [s.name for s in self.production_stages if s.name not in self.approved_stages]
+        if unapproved:
+            raise ValueError(f"approval_before: production stage {unapproved[0]!r} needs a manual approval before it")
+        return self
+
+    @property
+    def production_stages(self) -> tuple[PipelineStage, ...]:
+        return tuple(s for s in self.stages if profile_environment(s.profile) == "production")
+
+    @property
+    def approved_stages(self) -> frozenset[str]:
+        """Names of the stages behind a manual approval (control 37: every production stage)."""
+        if self.approval_before is None:
+            return frozenset(s.name for s in self.production_stages)
+        return frozenset(self.approval_before)
+
+
 Environment = Literal["sandbox", "staging", "production"]
 RemovalChoice = Literal["retain", "destroy"]
+
+
+FEATURE_GROUP_BASE = "credit-features"  # the feature group's name: <name_prefix>-credit-features-<digest>-<suffix>
 
 
 class PlatformConfig(_Model):
@@ -329,6 +420,24 @@ class PlatformConfig(_Model):
     ml: MlConfig
     monitoring: MonitoringConfig
     functions: FunctionsConfig = FunctionsConfig()
+    cicd: CicdConfig | None = Field(
+        default=None, description="The platform pipeline (opt-in; README 'CI/CD'). Absent: no Cicd stack."
+    )
+
+    @model_validator(mode="after")
+    def _pipeline_is_pinned(self) -> PlatformConfig:
+        """CDK Pipelines deploys only stacks with an explicit account and region (facts: pipelines-explicit-env)."""
+        if self.cicd is not None and self.cicd.enabled and (self.account is None or self.region is None):
+            field = "account" if self.account is None else "region"
+            raise ValueError(
+                f"{field}: cicd.enabled needs the tooling account and region pinned in the profile (CDK Pipelines "
+                "deploys only stacks with an explicit environment)"
+            )
+        return self
+
+    @property
+    def pipeline_enabled(self) -> bool:
+        return self.cicd is not None and self.cicd.enabled
 
     @model_validator(mode="after")
     def _where_aws_allows(self) -> PlatformConfig:
@@ -399,6 +508,18 @@ class PlatformConfig(_Model):
     def network_az_count(self) -> int:
         """How many AZs this deploy's VPC spans (more while an endpoint serves, where the profile says so)."""
         return self.network.az_count_for(serving=self.inference.serving and self.inference.in_vpc)
+
+    @model_validator(mode="after")
+    def _feature_group_name_fits(self) -> PlatformConfig:
+        """The feature group's name is ``<prefix>-credit-features-<6 hex>-<12 hex>`` and may have 64 characters
+        (facts: feature-group-name-length); the schema digest and stack-id suffix take 20 of them."""
+        longest = 64 - len(f"-{FEATURE_GROUP_BASE}") - 20
+        if len(self.name_prefix) > longest:
+            raise ValueError(
+                f"project_name: '{self.project_name}-{self.environment}' is {len(self.name_prefix)} characters; the "
+                f"feature group's name allows at most {longest} for project name and environment together"
+            )
+        return self
 
     @model_validator(mode="after")
     def _production_guarantees(self) -> PlatformConfig:

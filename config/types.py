@@ -169,3 +169,54 @@ TrafficSharePercent = Annotated[int, Field(ge=1, le=50)]
 SecondsUpToAnHour = Annotated[int, Field(ge=0, le=3600)]
 # A cost allocation tag value.
 TagValue = Annotated[str, Field(min_length=1, max_length=256)]
+
+# --- CI/CD (issue 13): the pipeline's source and stages.
+
+_CONNECTION_ARN = re.compile(
+    r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z]{2}(-[a-z]+)+-\d:\d{12}:connection/"
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+)
+_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_GIT_BRANCH = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)[A-Za-z0-9._/-]{1,255}(?<![/.])$")
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def _connection_arn(value: str) -> str:
+    if not _CONNECTION_ARN.match(value):
+        raise ValueError(
+            f"{value!r} is not a connection ARN (arn:aws:codeconnections:REGION:ACCOUNT:connection/UUID, or the "
+            "older arn:aws:codestar-connections:...)"
+        )
+    return value
+
+
+def _repository(value: str) -> str:
+    if not _REPOSITORY.match(value):
+        raise ValueError(f"{value!r} is not a repository as 'owner/name'")
+    return value
+
+
+def _git_branch(value: str) -> str:
+    if not _GIT_BRANCH.match(value):
+        raise ValueError(f"{value!r} is not a git branch name")
+    return value
+
+
+def _bucket_name(value: str) -> str:
+    if not _BUCKET_NAME.match(value) or ".." in value:
+        raise ValueError(f"{value!r} is not an S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)")
+    return value
+
+
+# A CodeConnections connection ARN, under either service prefix (the service was renamed in 2024).
+ConnectionArn = Annotated[str, AfterValidator(_connection_arn)]
+# A git host repository as ``owner/name``.
+RepositoryName = Annotated[str, AfterValidator(_repository)]
+# A git branch name.
+GitBranch = Annotated[str, AfterValidator(_git_branch)]
+# An S3 bucket name.
+BucketName = Annotated[str, AfterValidator(_bucket_name)]
+# A pipeline stage's construct id: PascalCase, short (it names the stage's stacks in the assembly).
+PipelineStageName = Annotated[str, Field(pattern=r"^[A-Z][A-Za-z0-9]{0,29}$")]
+# A profile name under config/ (``sandbox``, ``production``).
+ProfileName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")]

@@ -10,7 +10,7 @@ from constructs import Construct
 from components.data.catalog import LakeCatalog
 from components.data.feature_store import FeatureStore
 from components.data.lake import DataLake
-from config.schema import PlatformConfig
+from config.schema import FEATURE_GROUP_BASE, PlatformConfig
 
 
 class FeatureStoreStack(cdk.Stack):
@@ -29,7 +29,7 @@ class FeatureStoreStack(cdk.Stack):
         self.features = FeatureStore(
             self,
             "Features",
-            name=f"{config.name_prefix}-credit-features",
+            name=f"{config.name_prefix}-{FEATURE_GROUP_BASE}",
             lake=lake,
             catalog=catalog,
             removal_policy=removal_policy,

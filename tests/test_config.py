@@ -284,3 +284,13 @@ def test_a_key_of_the_earlier_profile_layout_says_where_it_moved() -> None:
         r" \(and 1 more moved key\)$",
     ):
         parse_settings(raw, source="old.yaml")
+
+
+def test_a_project_name_the_feature_group_name_cannot_hold_is_refused() -> None:
+    """<project>-<environment>-credit-features-<6 hex>-<12 hex> must fit 64 characters (facts:
+    feature-group-name-length): a 20-character project name fits the sandbox, not production."""
+    raw = with_change("project_name", "a" * 20)
+    parse_settings(raw)  # 20 + "-sandbox" = 28: fits exactly
+    raw["environment"] = "production"
+    with pytest.raises(ConfigError, match=r"project_name: 'a{20}-production' is 31 characters; .* at most 28"):
+        parse_settings(raw)

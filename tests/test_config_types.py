@@ -13,8 +13,11 @@ from config.types import (
     LOG_RETENTION_DAYS,
     AccountId,
     AzCount,
+    BucketName,
     BudgetThresholdPercent,
+    ConnectionArn,
     EmailAddress,
+    GitBranch,
     GlueCronSchedule,
     InstanceType,
     InterfaceEndpointNames,
@@ -22,9 +25,12 @@ from config.types import (
     ModelMonitorSchedule,
     ModelPackageArn,
     MonthlyUsd,
+    PipelineStageName,
     PrivateVpcCidr,
+    ProfileName,
     ProjectName,
     RegionName,
+    RepositoryName,
     ScheduleExpression,
     SecondsUpToAnHour,
     TagValue,
@@ -132,6 +138,38 @@ REFUSALS: list[tuple[str, Any, Any, Any, str]] = [
     ("TrafficSharePercent", TrafficSharePercent, 50, 51, "Input should be less than or equal to 50"),
     ("SecondsUpToAnHour", SecondsUpToAnHour, 0, -1, "Input should be greater than or equal to 0"),
     ("TagValue", TagValue, "ml-team", "", "String should have at least 1 character"),
+    # CI/CD (issue 13)
+    (
+        "ConnectionArn",
+        ConnectionArn,
+        "arn:aws:codestar-connections:eu-west-1:111111111111:connection/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+        "arn:aws:codecommit:eu-west-1:111111111111:repo",
+        "'arn:aws:codecommit:eu-west-1:111111111111:repo' is not a connection ARN "
+        "(arn:aws:codeconnections:REGION:ACCOUNT:connection/UUID, or the older arn:aws:codestar-connections:...)",
+    ),
+    (
+        "RepositoryName",
+        RepositoryName,
+        "example-org/mlops-platform",
+        "mlops-platform",
+        "'mlops-platform' is not a repository as 'owner/name'",
+    ),
+    ("GitBranch", GitBranch, "release/1.2", "main..x", "'main..x' is not a git branch name"),
+    (
+        "BucketName",
+        BucketName,
+        "my-source-bucket",
+        "My_Bucket",
+        "'My_Bucket' is not an S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)",
+    ),
+    (
+        "PipelineStageName",
+        PipelineStageName,
+        "Production",
+        "prod stage",
+        "String should match pattern '^[A-Z][A-Za-z0-9]{0,29}$'",
+    ),
+    ("ProfileName", ProfileName, "production", "Production", "String should match pattern '^[a-z][a-z0-9-]{0,39}$'"),
 ]
 IDS = [f"{name}={bad!r}" for name, _, _, bad, _ in REFUSALS]
 

@@ -87,6 +87,7 @@ DOMAIN_IMPORTS = {
     "ml": {"foundation", "network", "data"},
     "serving": {"foundation", "network", "data", "ml"},
     "monitoring": {"foundation", "network", "data", "ml", "serving"},
+    "cicd": {"foundation", "network", "data", "governance", "ml", "serving", "monitoring"},  # the top: none imports it
 }
 
 

@@ -6,6 +6,13 @@ assembly) instead of failing synth on the first finding, and skip CDK's built-in
 
     python -m tools.platform [PROFILE] [--serving]    # every unacknowledged rule-pack finding of a profile
     python -m tools.platform --assemble ROOT BUILD... # synthesize builds into ROOT/BUILD (the test session's workers)
+
+A build with CI/CD on (``cicd``) holds, next to the profile's stage, the ``Cicd`` stack at the root of the cloud
+assembly and the stages its pipeline deploys as nested assemblies (``assembly-Cicd-<Stage>``). ``stacks`` stays
+the stage's stacks (every platform test holds for them, as in any build); ``root_stacks`` is the pipeline stack
+(none without CI/CD), whose template ``template("Cicd")`` reads; the rule packs run over the pipeline stack and,
+through it, over every pipeline stage (``nag.json``); ``pipeline_stage_folders`` names the nested assemblies, and
+tests/test_cicd.py runs the external gates over the pipeline stack and those stages.
 """
 
 from __future__ import annotations
@@ -28,10 +35,9 @@ from cdk_nag import (
     ServerlessChecks,
 )
 
-from app import cdk_json_context
+from app import cdk_json_context, compose
 from config.loader import load_settings
 from config.schema import PlatformConfig
-from stacks.stage import PlatformStage
 
 # SECURITY.md's packs; Serverless because the platform has Lambda functions and event-driven targets.
 NAG_PACKS: tuple[type[NagPack], ...] = (
@@ -70,19 +76,30 @@ class Synthesized:
 
     @cached_property
     def stacks(self) -> dict[str, StackInfo]:
-        manifest = json.loads((self.outdir / "manifest.json").read_text())
-        artifacts = {k: v for k, v in manifest["artifacts"].items() if v["type"] == "aws:cloudformation:stack"}
-        ids = {artifact_id: entry["displayName"].split("/")[-1] for artifact_id, entry in artifacts.items()}
+        """The stacks of the profile's stage."""
+        return _stacks_of(self.outdir)
+
+    @cached_property
+    def root_stacks(self) -> dict[str, StackInfo]:
+        """The stacks at the root of the app's assembly: the ``Cicd`` pipeline stack with CI/CD on, else none."""
+        return _stacks_of(self.outdir.parent)
+
+    @cached_property
+    def pipeline_stage_folders(self) -> dict[str, Path]:
+        """Stage name -> nested assembly of each stage the pipeline deploys (empty without CI/CD)."""
+        manifest = json.loads((self.outdir.parent / "manifest.json").read_text())
         return {
-            ids[artifact_id]: StackInfo(
-                id=ids[artifact_id],
-                artifact_id=artifact_id,
-                stack_name=entry["properties"]["stackName"],
-                template_path=self.outdir / entry["properties"]["templateFile"],
-                dependencies=frozenset(ids[d] for d in entry.get("dependencies", []) if d in ids),
-                termination_protection=bool(entry["properties"].get("terminationProtection", False)),
-            )
-            for artifact_id, entry in artifacts.items()
+            entry["properties"]["displayName"].split("/")[-1]: self.outdir.parent / entry["properties"]["directoryName"]
+            for entry in manifest["artifacts"].values()
+            if entry["type"] == "cdk:cloud-assembly"
+            and entry["properties"]["displayName"].startswith(f"{PIPELINE_STACK}/")
+        }
+
+    def pipeline_stage_templates(self, stage: str) -> dict[str, dict[str, Any]]:
+        """Stack id -> template of one stage the pipeline deploys."""
+        return {
+            stack_id: json.loads(info.template_path.read_text())
+            for stack_id, info in _stacks_of(self.pipeline_stage_folders[stage]).items()
         }
 
     def template(self, stack_id: str) -> dict[str, Any]:
@@ -92,7 +109,7 @@ class Synthesized:
         return self._templates[stack_id]
 
     def template_path(self, stack_id: str) -> Path:
-        return self.stacks[stack_id].template_path
+        return (self.stacks.get(stack_id) or self.root_stacks[stack_id]).template_path
 
     def metadata(self, entry_type: str) -> list[tuple[str, Any]]:
         """(construct path without the leading slash, data) of every construct metadata entry of ``entry_type``,
@@ -114,24 +131,54 @@ class Synthesized:
         return sorted({finding for pack in NAG_PACKS for finding in self.nag_report(pack.__name__)[1]})
 
 
-def synthesize(config: PlatformConfig, outdir: Path, *, extra_context: dict[str, object] | None = None) -> Synthesized:
-    """Synthesize ``config`` into ``outdir`` and run every rule pack over the stage, in this process."""
+PIPELINE_STACK = "Cicd"  # the construct id app.compose gives the pipeline stack
+
+
+def _stacks_of(folder: Path) -> dict[str, StackInfo]:
+    """The stacks of one cloud assembly folder (not of its nested assemblies), by construct id."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    artifacts = {k: v for k, v in manifest["artifacts"].items() if v["type"] == "aws:cloudformation:stack"}
+    ids = {artifact_id: entry["displayName"].split("/")[-1] for artifact_id, entry in artifacts.items()}
+    return {
+        ids[artifact_id]: StackInfo(
+            id=ids[artifact_id],
+            artifact_id=artifact_id,
+            stack_name=entry["properties"]["stackName"],
+            template_path=folder / entry["properties"]["templateFile"],
+            dependencies=frozenset(ids[d] for d in entry.get("dependencies", []) if d in ids),
+            termination_protection=bool(entry["properties"].get("terminationProtection", False)),
+        )
+        for artifact_id, entry in artifacts.items()
+    }
+
+
+def synthesize(
+    config: PlatformConfig,
+    outdir: Path,
+    *,
+    extra_context: dict[str, object] | None = None,
+    synth_target: str = "PROFILE=sandbox",
+) -> Synthesized:
+    """Synthesize ``config`` into ``outdir`` and run every rule pack over the stage (and, with CI/CD on, over the
+    pipeline stack and the stages nested in it), in this process."""
     app = cdk.App(context={**cdk_json_context(), **(extra_context or {})}, outdir=str(outdir))
-    stage = PlatformStage(app, config.stage_name, config=config)
+    stage, pipeline = compose(app, config, synth_target=synth_target)
     app.synth()
     assembly = stage.synth()
     folder = Path(assembly.directory)
     reports = {}
+    scopes = [stage] if pipeline is None else [stage, pipeline]
     for pack in NAG_PACKS:
-        report = pack().validate_scope(stage)
-        findings = sorted(
-            {
+        success, found = True, set()
+        for scope in scopes:
+            report = pack().validate_scope(scope)
+            success = success and report.success
+            found |= {
                 (violation.rule_name, resource.construct_path or "", violation.description)
                 for violation in report.violations
                 for resource in violation.violating_resources
             }
-        )
-        reports[pack.__name__] = {"success": report.success, "findings": findings}
+        reports[pack.__name__] = {"success": success, "findings": sorted(found)}
     (folder / NAG_REPORT).write_text(json.dumps(reports, indent=1))
     (folder / DONE).write_text("")
     return Synthesized(config=config, outdir=folder)
@@ -148,6 +195,33 @@ def stage_folder(outdir: Path) -> Path:
 # A model package version to synthesize the serving state with (tests and `python -m tools.platform P --serving`).
 EXAMPLE_MODEL_PACKAGE = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/mlops-models/1"
 _SERVING: dict[str, object] = {"inference.model_package_arn": EXAMPLE_MODEL_PACKAGE}
+
+# Example accounts of the CI/CD build: tooling (the pipeline), staging, production.
+EXAMPLE_ACCOUNTS = {"tooling": "111111111111", "staging": "222222222222", "production": "333333333333"}
+EXAMPLE_CONNECTION = "arn:aws:codeconnections:eu-west-1:111111111111:connection/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+_CICD: dict[str, object] = {
+    "account": EXAMPLE_ACCOUNTS["tooling"],
+    "region": "eu-west-1",
+    "cicd": {
+        "enabled": True,
+        "source": {
+            "kind": "connection",
+            "connection_arn": EXAMPLE_CONNECTION,
+            "repository": "example-org/mlops-platform",
+            "branch": "main",
+        },
+        "stages": [
+            {"name": "Staging", "profile": "sandbox", "account": EXAMPLE_ACCOUNTS["staging"], "region": "eu-west-1"},
+            {
+                "name": "Production",
+                "profile": "production",
+                "account": EXAMPLE_ACCOUNTS["production"],
+                "region": "eu-west-1",
+            },
+        ],
+        "approval_before": ["Production"],
+    },
+}
 
 # Every configuration the tests and the generated documents cover: each profile before its first approved
 # model and while serving one, and each inference option the profiles do not use by default.
@@ -173,6 +247,9 @@ BUILDS: dict[str, tuple[str, dict[str, object]]] = {
         "production",
         {**_SERVING, "inference.shadow_model_package_arn": EXAMPLE_MODEL_PACKAGE.replace("/1", "/3")},
     ),
+    # The platform pipeline (issue 13): the sandbox profile as the tooling account, deploying a staging copy (the
+    # sandbox profile) and, after a manual approval, production, each in its own account.
+    "cicd": ("sandbox", _CICD),
 }
 
 
@@ -187,7 +264,7 @@ AUDIT = "@audit"
 AUDITED_BUILDS = ("sandbox-serving", "serverless")
 WORKER_JOBS = (
     ("sandbox", "sandbox-serving", "serverless", "batch", "async", AUDITED_BUILDS[0] + AUDIT),
-    ("production", "production-serving", "model-monitor-ab", "shadow", AUDITED_BUILDS[1] + AUDIT),
+    ("production", "production-serving", "model-monitor-ab", "shadow", "cicd", AUDITED_BUILDS[1] + AUDIT),
 )
 
 
@@ -204,7 +281,8 @@ def synthesize_build(name: str, outdir: Path, *, extra_context: dict[str, object
         from components.foundation.compliance import AUDIT_CONTEXT  # noqa: PLC0415 - only audits need it
 
         context[AUDIT_CONTEXT] = True
-    return synthesize(build_config(name), outdir, extra_context=context)
+    profile = BUILDS[name.removesuffix(AUDIT)][0]
+    return synthesize(build_config(name), outdir, extra_context=context, synth_target=f"PROFILE={profile}")
 
 
 def load_build(name: str, outdir: Path) -> Synthesized:
