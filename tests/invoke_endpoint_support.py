@@ -22,6 +22,25 @@ ROOT = Path(__file__).resolve().parent.parent
 FUNCTION_DIR = ROOT / "lambdas" / "invoke_endpoint"
 PACKAGE_ARN = "arn:aws:sagemaker:eu-west-1:111122223333:model-package/p-models/3"
 MODEL_ID = "pipelines-abc123-TrainModel-XyZ"
+
+
+def function_environment(service: str, **extra: str) -> dict[str, str]:
+    """The environment the Inference stack gives the function (components/serving/api.py), with fake credentials;
+    ``service`` names the Powertools service (and metrics namespace) of one test module."""
+    return {
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "ENDPOINT_NAME": "credit-endpoint",
+        "DECISION_THRESHOLD": "0.5",
+        "VARIANT_PACKAGES": json.dumps({"Primary": PACKAGE_ARN}),
+        "FEATURE_GROUP_NAME": "credit-features",
+        "POWERTOOLS_SERVICE_NAME": f"credit-scoring-{service}",
+        "POWERTOOLS_METRICS_NAMESPACE": f"MLPlatform/{service.title()}",
+        **extra,
+    }
+
+
 RECORD: dict[str, Any] = {
     "age": 41,
     "income": 52000.0,

@@ -33,10 +33,10 @@ from lambdas.invoke_endpoint import openapi
 from tests.invoke_endpoint_support import (
     CATEGORICAL,
     NUMERIC,
-    PACKAGE_ARN,
     RECORD,
     LambdaContext,
     endpoint_answer,
+    function_environment,
     function_module,
     rest_event,
 )
@@ -115,18 +115,7 @@ class Deployed:
 @pytest.fixture(scope="module")
 def function() -> Iterator[Deployed]:
     with pytest.MonkeyPatch.context() as env:
-        for key, value in {
-            "AWS_DEFAULT_REGION": "eu-west-1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "ENDPOINT_NAME": "credit-endpoint",
-            "DECISION_THRESHOLD": "0.5",
-            "VARIANT_PACKAGES": json.dumps({"Primary": PACKAGE_ARN}),
-            "FEATURE_GROUP_NAME": "credit-features",
-            "POWERTOOLS_SERVICE_NAME": "credit-scoring-contract",
-            "POWERTOOLS_METRICS_NAMESPACE": "MLPlatform/Contract",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
-        }.items():
+        for key, value in function_environment("contract", POWERTOOLS_LOG_LEVEL="WARNING").items():
             env.setenv(key, value)
         function_module("api", fresh=True)
         module = function_module("handler", fresh=True)

@@ -29,6 +29,7 @@ from tests.invoke_endpoint_support import (
     client,
     endpoint_answer,
     endpoint_body,
+    function_environment,
     function_module,
     predict_event,
     rest_event,
@@ -361,17 +362,7 @@ class Entry:
 
 @pytest.fixture
 def entry(monkeypatch: pytest.MonkeyPatch) -> Iterator[Entry]:
-    for key, value in {
-        "AWS_DEFAULT_REGION": "eu-west-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "ENDPOINT_NAME": "credit-endpoint",
-        "DECISION_THRESHOLD": "0.5",
-        "VARIANT_PACKAGES": json.dumps({"Primary": PACKAGE_ARN}),
-        "FEATURE_GROUP_NAME": "credit-features",
-        "POWERTOOLS_SERVICE_NAME": "credit-scoring-test",
-        "POWERTOOLS_METRICS_NAMESPACE": "MLPlatform/Test",
-    }.items():
+    for key, value in function_environment("test").items():
         monkeypatch.setenv(key, value)
     function_module("api", fresh=True)  # its child logger reads the service name when imported
     module = function_module("handler", fresh=True)
