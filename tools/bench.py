@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tools.gates import copy_distinct, gate_commands  # noqa: E402 - run as a script from the Makefile
-from tools.platform import AUDIT, WORKER_JOBS, stage_folder  # noqa: E402
+from tools.platform import AUDIT, AUDITED_BUILDS, BUILDS, WORKER_JOBS, stage_folder  # noqa: E402
 
 
 def children_cpu() -> float:
@@ -83,7 +83,8 @@ def main() -> int:
         jobs = [job for worker in WORKER_JOBS for job in worker]
         rows.append(
             (
-                f"  part: {len(jobs)} synths with the rule packs (9 builds, 2 audits; the test workers' jobs)",
+                f"  part: {len(jobs)} synths with the rule packs ({len(BUILDS)} builds, {len(AUDITED_BUILDS)} audits; "
+                "the test workers' jobs)",
                 timed([python, "-m", "tools.platform", "--assemble", str(root), *jobs], env),
                 None,
             )
@@ -97,7 +98,7 @@ def main() -> int:
                 rows.append((f"  part: {name} over the {len(templates)} distinct templates", seconds, None))
     rows.append(
         (
-            "test run (pytest: 9 builds, every gate)",
+            f"test run (pytest: {len(BUILDS)} builds, every gate)",
             timed([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], env),
             60.0,
         )
