@@ -736,6 +736,7 @@ def test_a_ready_account_prints_one_line_per_check_and_exits_0(
         "ok      lambda concurrency",
         "ok      api gateway logging role",
         "ok      cost anomaly detection",
+        "ok      source connection",
         "ok      served packages",
         "ok      model monitor",
         "ok      vpcs",
@@ -743,7 +744,7 @@ def test_a_ready_account_prints_one_line_per_check_and_exits_0(
         "ok      availability zones",
         "ok      interface endpoint azs",
     ]
-    assert out[-1] == f"preflight sandbox in {ACCOUNT}/{REGION}: 13 ok, 0 missing, 0 warn: make deploy"
+    assert out[-1] == f"preflight sandbox in {ACCOUNT}/{REGION}: 14 ok, 0 missing, 0 warn: make deploy"
 
 
 def test_a_missing_quota_makes_the_command_exit_1(stubbed: Any, capsys: pytest.CaptureFixture[str]) -> None:
@@ -751,7 +752,7 @@ def test_a_missing_quota_makes_the_command_exit_1(stubbed: Any, capsys: pytest.C
     out = capsys.readouterr().out.splitlines()
     assert out[1].startswith("missing quota ml.m5.large for processing job usage: 0 (applied), 2 needed")
     assert out[-1] == (
-        f"preflight sandbox in {ACCOUNT}/{REGION}: 12 ok, 1 missing, 0 warn: the deploy would fail; fix each "
+        f"preflight sandbox in {ACCOUNT}/{REGION}: 13 ok, 1 missing, 0 warn: the deploy would fail; fix each "
         "missing line, then run preflight again"
     )
 
@@ -839,4 +840,42 @@ def test_served_packages_must_be_approved_and_serve_raw_records(stubbed: Any) ->
     ) == [
         "missing served packages: Primary mlops-sandbox-models/3 is PendingManualApproval, not Approved -> approve it "
         "after reviewing its metrics (README: Serving a model), or name an approved version"
+    ]
+
+
+# --- Source connection --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("AVAILABLE", "ok      source connection: {arn} is AVAILABLE"),
+        (
+            "PENDING",
+            "missing source connection: {arn} is PENDING: the pipeline's source action cannot use it -> complete "
+            "the handshake: Developer Tools console > Settings > Connections > the connection > Update pending "
+            "connection",
+        ),
+        (
+            "ERROR",
+            "missing source connection: {arn} is ERROR: the pipeline's source action cannot use it -> create a new "
+            "connection and name it in cicd.source.connection_arn",
+        ),
+    ],
+)
+def test_the_pipelines_connection_must_be_available(stubbed: Any, status: str, expected: str) -> None:
+    from tools.platform import build_config  # noqa: PLC0415 - the cicd build's profile
+
+    config = build_config("cicd")
+    assert config.cicd is not None and config.cicd.source.kind == "connection"
+    arn = config.cicd.source.connection_arn
+    codeconnections, stub = stubbed("codeconnections")
+    connection = {"ConnectionName": "mlops", "ConnectionArn": arn, "ProviderType": "GitHub", "ConnectionStatus": status}
+    stub.add_response("get_connection", {"Connection": connection}, {"ConnectionArn": arn})
+    assert lines(preflight.check_connection(codeconnections, target(config))) == [expected.format(arn=arn)]
+
+
+def test_no_pipeline_needs_no_connection_call() -> None:
+    assert lines(preflight.check_connection(None, target(profile()))) == [
+        "ok      source connection: no pipeline with a connection source in this profile"
     ]

@@ -30,7 +30,7 @@ from typing import Any, Literal
 from config import ConfigError, PlatformConfig, load_settings
 from config.facts import fact
 from config.loader import CONTEXT_OVERRIDES
-from config.schema import FunctionName
+from config.schema import ConnectionSource, FunctionName
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = ROOT / "pipelines" / "definitions"
@@ -939,6 +939,30 @@ def check_served_packages(sagemaker: Any, target: Target) -> list[Check]:
     return results
 
 
+def check_connection(codeconnections: Any, target: Target) -> list[Check]:
+    """The pipeline's source connection must be AVAILABLE: one created by the CLI or CloudFormation stays PENDING
+    until a person completes the handshake in the console (facts: connection-pending-until-console)."""
+    name = "source connection"
+    config = target.config
+    cicd = config.cicd
+    if not config.pipeline_enabled or cicd is None or not isinstance(cicd.source, ConnectionSource):
+        return [ok(name, "no pipeline with a connection source in this profile")]
+    arn = cicd.source.connection_arn
+    status = codeconnections.get_connection(ConnectionArn=arn)["Connection"].get("ConnectionStatus")
+    if status == "AVAILABLE":
+        return [ok(name, f"{arn} is AVAILABLE")]
+    return [
+        missing(
+            name,
+            f"{arn} is {status}: the pipeline's source action cannot use it",
+            "complete the handshake: Developer Tools console > Settings > Connections > the connection > Update "
+            "pending connection"
+            if status == "PENDING"
+            else "create a new connection and name it in cicd.source.connection_arn",
+        )
+    ]
+
+
 def run_checks(clients: Callable[[str], Any], target: Target, today: dt.date) -> list[Check]:
     """Every check of the profile, each guarded so one unexpected API error does not hide the others."""
     return [
@@ -960,6 +984,11 @@ def run_checks(clients: Callable[[str], Any], target: Target, today: dt.date) ->
             "cost anomaly detection",
             "ce:GetCostAndUsage, ce:ListCostAllocationTags and organizations:DescribeOrganization",
             lambda: check_cost_anomaly(clients("ce"), clients("organizations"), target, today),
+        ),
+        *guarded(
+            "source connection",
+            "codeconnections:GetConnection",
+            lambda: check_connection(clients("codeconnections"), target),
         ),
         *guarded(
             "served packages",
