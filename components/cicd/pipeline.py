@@ -19,12 +19,11 @@ from aws_cdk import aws_codestarnotifications as notifications
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import pipelines
 from constructs import Construct
 
 from components.foundation.compliance import acknowledge, acknowledge_wildcard, skip_checkov
-from components.foundation.dead_letters import dead_letter_queue
+from components.foundation.dead_letters import dead_letter_queue, email_subscription
 from components.foundation.encryption import allow_logs, allow_service, platform_key
 from components.foundation.exam import demonstrates
 from components.foundation.log_groups import encrypted_log_group
@@ -140,14 +139,7 @@ class PlatformPipeline(Construct):
             removal_policy=removal_policy,
             also_acknowledge=["AwsSolutions-SQS3"],
         )
-        allow_service(
-            self.key,
-            sid="AllowSnsToDeadLetterEncrypted",
-            service="sns.amazonaws.com",
-            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-            source_account_condition=False,
-        )
-        self.topic.add_subscription(subscriptions.EmailSubscription(alert_email, dead_letter_queue=self.dead_letters))
+        email_subscription(self.topic, alert_email, key=self.key, dead_letters=self.dead_letters)
         allow_service(
             self.key,
             sid="AllowCodeStarNotificationsToPublishEncrypted",

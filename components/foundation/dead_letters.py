@@ -6,10 +6,13 @@ from collections.abc import Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from components.foundation.compliance import acknowledge, guard_exception
+from components.foundation.encryption import allow_service
 
 
 def dead_letter_queue(
@@ -38,3 +41,16 @@ def dead_letter_queue(
         queue, "sqs_dlq_check", f"{reason} A dead-letter queue of a dead-letter queue would only move them again."
     )
     return queue
+
+
+def email_subscription(topic: sns.ITopic, email: str, *, key: kms.Key, dead_letters: sqs.IQueue) -> None:
+    """Subscribe ``email`` to ``topic``; what SNS cannot deliver goes to ``dead_letters``, which SNS may write
+    through ``key`` (the queue's key; no source-account condition: SNS sends none for a subscription's DLQ)."""
+    allow_service(
+        key,
+        sid="AllowSnsToDeadLetterEncrypted",
+        service="sns.amazonaws.com",
+        actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+        source_account_condition=False,
+    )
+    topic.add_subscription(subscriptions.EmailSubscription(email, dead_letter_queue=dead_letters))

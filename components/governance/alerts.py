@@ -5,10 +5,9 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from components.foundation.dead_letters import dead_letter_queue
+from components.foundation.dead_letters import dead_letter_queue, email_subscription
 from components.foundation.encryption import allow_service, platform_key
 from components.foundation.exam import demonstrates
 
@@ -90,12 +89,5 @@ class AlertsTopic(Construct):
                 },
             )
         )
-        allow_service(
-            self.key,
-            sid="AllowSnsToDeadLetterEncrypted",
-            service="sns.amazonaws.com",
-            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-            source_account_condition=False,
-        )
-        self.topic.add_subscription(subscriptions.EmailSubscription(email, dead_letter_queue=self.dead_letters))
+        email_subscription(self.topic, email, key=self.key, dead_letters=self.dead_letters)
         demonstrates(self.topic, ["4.2"], "One encrypted channel for cost, alarm and pipeline notifications.")
