@@ -28,6 +28,7 @@ from config.types import (
     InstanceType,
     InterfaceEndpointNames,
     LogRetentionDays,
+    ModelDataUrl,
     ModelMonitorSchedule,
     ModelPackageArn,
     MonthlyUsd,
@@ -215,6 +216,11 @@ class InferenceConfig(_Model):
         "async (queued requests, results in the lake, scales to zero)"
     )
     model_package_arn: ModelPackageArn | None = None
+    model_data_url: ModelDataUrl | None = Field(
+        default=None,
+        description="Where the served package's artifact lives when it is not under this deploy's own lake: a "
+        "version the model-deploy pipeline promotes from the tooling account's registry (set by the pipeline).",
+    )
     challenger_model_package_arn: ModelPackageArn | None = Field(
         default=None, description="A/B test: a second variant."
     )
@@ -237,6 +243,8 @@ class InferenceConfig(_Model):
 
     @model_validator(mode="after")
     def _capacity(self) -> InferenceConfig:
+        if self.model_data_url and not self.model_package_arn:
+            raise ValueError("model_data_url: names the artifact of model_package_arn, which is not set")
         if self.min_capacity > self.max_capacity:
             raise ValueError(f"min_capacity: {self.min_capacity} must not exceed max_capacity ({self.max_capacity})")
         if self.min_capacity == 0 and self.mode != "async":
@@ -343,6 +351,31 @@ class PipelineStage(_Model):
     region: RegionName
 
 
+class AcceptanceConfig(_Model):
+    """What the model-deploy pipeline's test stage demands of the staging API before production may be approved
+    (tools/acceptance.py runs it with these numbers)."""
+
+    records: int = Field(default=200, ge=10, le=3000, description="Labelled sample records sent.")
+    records_per_request: int = Field(
+        default=10, ge=1, le=100, description="Records per timed request: 200 records make 20 timed requests."
+    )
+    warm_up_requests: int = Field(
+        default=1, ge=0, le=10, description="Untimed requests first: the freshly deployed function's cold start."
+    )
+    max_error_rate_percent: float = Field(default=1.0, ge=0, le=100, description="Failed requests, in percent.")
+    max_p95_latency_ms: int = Field(default=1000, ge=1, le=60_000, description="p95 of the requests' round trip.")
+    min_auc: float = Field(default=0.7, ge=0.5, le=1.0, description="AUC of the answers against the labels.")
+
+
+class ModelDeployConfig(_Model):
+    """The model-deploy path of the pipeline (issue 13 part 2): a version approved in the tooling account's registry
+    is recorded, deployed to ``test_stage``, tested there through the API, and reaches the later stages (production
+    after its manual approval) only when the test passes."""
+
+    test_stage: PipelineStageName = Field(description="The stage the approved version is deployed to and tested in.")
+    acceptance: AcceptanceConfig = AcceptanceConfig()
+
+
 def profile_environment(profile: str) -> str | None:
     """The ``environment`` a profile under config/ declares (None: no such profile), read without validating the
     whole profile (the stage's profile is loaded and validated in full when its stage is built)."""
@@ -363,6 +396,9 @@ class CicdConfig(_Model):
     approval_before: tuple[PipelineStageName, ...] | None = Field(
         default=None, description="Stages a person approves first; null: every stage whose profile is production."
     )
+    model_deploy: ModelDeployConfig | None = Field(
+        default=None, description="Deploy each version approved in the registry through the stages (README 'CI/CD')."
+    )
 
     @model_validator(mode="after")
     def _stages_fit(self) -> CicdConfig:
@@ -381,7 +417,30 @@ class CicdConfig(_Model):
         unapproved = [s.name for s in self.production_stages if s.name not in self.approved_stages]
         if unapproved:
             raise ValueError(f"approval_before: production stage {unapproved[0]!r} needs a manual approval before it")
+        if self.model_deploy is not None:
+            self._model_deploy_fits(names)
         return self
+
+    def _model_deploy_fits(self, names: list[str]) -> None:
+        assert self.model_deploy is not None
+        tested = self.model_deploy.test_stage
+        if tested not in names:
+            raise ValueError(f"model_deploy.test_stage: {tested!r} is not a stage of the pipeline")
+        if profile_environment(self.stages[names.index(tested)].profile) == "production":
+            raise ValueError(f"model_deploy.test_stage: {tested!r} deploys a production profile; test before it")
+        early = [s.name for s in self.production_stages if names.index(s.name) < names.index(tested)]
+        if early:
+            raise ValueError(
+                f"model_deploy.test_stage: production stage {early[0]!r} comes before {tested!r}; an approved version "
+                "reaches production only after the test stage passes"
+            )
+
+    @property
+    def tested_stage(self) -> PipelineStage | None:
+        """The stage the model-deploy test runs against (None without model deploy)."""
+        if self.model_deploy is None:
+            return None
+        return next(s for s in self.stages if s.name == self.model_deploy.test_stage)
 
     @property
     def production_stages(self) -> tuple[PipelineStage, ...]:
@@ -433,11 +492,44 @@ class PlatformConfig(_Model):
                 f"{field}: cicd.enabled needs the tooling account and region pinned in the profile (CDK Pipelines "
                 "deploys only stacks with an explicit environment)"
             )
+        if self.cicd is not None and self.cicd.enabled:
+            self._stages_fit_the_tooling_account(self.cicd)
+            if self.cicd.model_deploy is not None and self.removal_policy != "retain":
+                raise ValueError(
+                    "removal_policy: cicd.model_deploy serves every stage from this profile's lake (the approved "
+                    "versions' artifacts), so it must be 'retain': a teardown would break their endpoints"
+                )
         return self
+
+    def _stages_fit_the_tooling_account(self, cicd: CicdConfig) -> None:
+        for stage in cicd.stages:
+            here = (stage.account, stage.region) == (self.account, self.region)
+            if here and profile_environment(stage.profile) == self.environment:
+                raise ValueError(
+                    f"cicd.stages: stage {stage.name!r} deploys a {self.environment} profile into the tooling account "
+                    f"and region, where this profile's own stacks have the same names ({self.stack_name('Network')}, "
+                    "...); give it another account, region or profile"
+                )
+            if cicd.model_deploy is not None and not here:
+                raise ValueError(
+                    f"cicd.model_deploy: stage {stage.name!r} is in {stage.account}/{stage.region}, the registry in "
+                    f"{self.account}/{self.region}; serving a version from another account's registry needs its "
+                    "group, bucket and key policies, which the platform does not build yet (README 'CI/CD')"
+                )
 
     @property
     def pipeline_enabled(self) -> bool:
         return self.cicd is not None and self.cicd.enabled
+
+    @property
+    def model_registry_name(self) -> str:
+        """The model package group of this deploy (components/ml/training.py names it)."""
+        return f"{self.name_prefix}-models"
+
+    @property
+    def model_deploy_parameter(self) -> str:
+        """The SSM parameter holding the version the model-deploy pipeline deploys (an ARN, or ``none``)."""
+        return f"/{self.project_name}/{self.environment}/model-deploy/approved-package"
 
     @model_validator(mode="after")
     def _where_aws_allows(self) -> PlatformConfig:

@@ -216,6 +216,17 @@ RepositoryName = Annotated[str, AfterValidator(_repository)]
 GitBranch = Annotated[str, AfterValidator(_git_branch)]
 # An S3 bucket name.
 BucketName = Annotated[str, AfterValidator(_bucket_name)]
+
+
+def _model_data_url(value: str) -> str:
+    bucket, _, key = value.removeprefix("s3://").partition("/")
+    if not value.startswith("s3://") or not key or not _BUCKET_NAME.match(bucket) or ".." in bucket:
+        raise ValueError(f"{value!r} is not an S3 object URL (s3://bucket/key)")
+    return value
+
+
+# The S3 URL of a model package's artifact (``s3://bucket/key``).
+ModelDataUrl = Annotated[str, AfterValidator(_model_data_url)]
 # A pipeline stage's construct id: PascalCase, short (it names the stage's stacks in the assembly).
 PipelineStageName = Annotated[str, Field(pattern=r"^[A-Z][A-Za-z0-9]{0,29}$")]
 # A profile name under config/ (``sandbox``, ``production``).

@@ -163,7 +163,9 @@ def test_production_guarantees_are_enforced(path: str, value: Any, expected: str
 
 
 def test_unknown_profile_lists_the_available_ones() -> None:
-    with pytest.raises(ConfigError, match=r"profile: unknown profile 'prod' \(available: production, sandbox\)"):
+    with pytest.raises(
+        ConfigError, match=r"profile: unknown profile 'prod' \(available: production, sandbox, staging\)"
+    ):
         load_settings("prod")
 
 
@@ -255,7 +257,7 @@ def test_a_refused_profile_is_read_from_the_cli_context_before_the_cdk_loads(mon
 
     monkeypatch.delenv("CONTEXT_OVERFLOW_LOCATION_ENV", raising=False)
     monkeypatch.setenv("CDK_CONTEXT_JSON", json.dumps({"profile": "nope"}))
-    assert app.refused_early() == "profile: unknown profile 'nope' (available: production, sandbox)"
+    assert app.refused_early() == "profile: unknown profile 'nope' (available: production, sandbox, staging)"
     monkeypatch.setenv("CDK_CONTEXT_JSON", json.dumps({"profile": "sandbox", "model_package_arn": "arn:bad"}))
     assert (app.refused_early() or "").startswith("sandbox.yaml: inference.model_package_arn:")
     monkeypatch.setenv("CDK_CONTEXT_JSON", json.dumps({"profile": "sandbox"}))

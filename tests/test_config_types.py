@@ -22,6 +22,7 @@ from config.types import (
     InstanceType,
     InterfaceEndpointNames,
     LogRetentionDays,
+    ModelDataUrl,
     ModelMonitorSchedule,
     ModelPackageArn,
     MonthlyUsd,
@@ -161,6 +162,13 @@ REFUSALS: list[tuple[str, Any, Any, Any, str]] = [
         "my-source-bucket",
         "My_Bucket",
         "'My_Bucket' is not an S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)",
+    ),
+    (
+        "ModelDataUrl",
+        ModelDataUrl,
+        "s3://mlops-artifacts/pipelines/models/credit-3/output/model.tar.gz",
+        "s3://mlops-artifacts/",
+        "'s3://mlops-artifacts/' is not an S3 object URL (s3://bucket/key)",
     ),
     (
         "PipelineStageName",

@@ -785,7 +785,9 @@ def test_a_bad_profile_prints_one_line_and_no_traceback() -> None:
     )
     assert run.returncode == 1
     assert run.stdout == ""
-    assert run.stderr.splitlines() == ["error: profile: unknown profile 'nope' (available: production, sandbox)"]
+    assert run.stderr.splitlines() == [
+        "error: profile: unknown profile 'nope' (available: production, sandbox, staging)"
+    ]
 
 
 # --- Served packages ----------------------------------------------------------------------------------------------

@@ -1320,7 +1320,7 @@ def test_skip_training_and_a_failure_exit_1(fake: Fake, capsys: pytest.CaptureFi
         ),
         (["--timeout-minutes", "0"], "error: --timeout-minutes: must be more than 0"),
         (["--verbose"], "error: unknown argument '--verbose' (python -m tools.verify --help)"),
-        (["-c", "profile=nope"], "error: profile: unknown profile 'nope' (available: production, sandbox)"),
+        (["-c", "profile=nope"], "error: profile: unknown profile 'nope' (available: production, sandbox, staging)"),
     ],
 )
 def test_bad_arguments_are_one_line(
@@ -1349,7 +1349,9 @@ def test_cli_with_a_bad_profile_prints_one_line_and_no_traceback() -> None:
     )
     assert result.returncode == 1
     assert result.stdout == ""
-    assert result.stderr.splitlines() == ["error: profile: unknown profile 'nope' (available: production, sandbox)"]
+    assert result.stderr.splitlines() == [
+        "error: profile: unknown profile 'nope' (available: production, sandbox, staging)"
+    ]
 
 
 RECORD_KEYS = [  # a raw row of the sample without the label, in the sample's column order
