@@ -11,7 +11,7 @@ from config.facts import fact
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv-lambda" / "bin" / "python"
-HANDLER_TESTS = ("tests/test_invoke_function.py", "tests/test_drift_starter.py")
+HANDLER_TESTS = ("tests/test_invoke_function.py", "tests/test_drift_starter.py", "tests/test_record_approved.py")
 
 
 def test_the_lambda_venv_runs_the_deployed_runtime_python() -> None:
@@ -28,7 +28,7 @@ def test_the_lambda_venv_runs_the_deployed_runtime_python() -> None:
 
 
 def test_the_handlers_pass_their_tests_on_the_runtime_python() -> None:
-    """The two handler test files need only what requirements-lambda.txt installs (the function's pinned
+    """The handler test files need only what requirements-lambda.txt installs (the function's pinned
     dependencies, boto3 and pytest): run without the suite's conftest (the CDK)."""
     result = subprocess.run(
         [str(VENV), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--noconftest", "-o", "addopts=", *HANDLER_TESTS],

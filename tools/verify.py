@@ -32,15 +32,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 import boto3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import BotoCoreError, ClientError
 
-from config import ConfigError, PlatformConfig, load_settings
-from config.loader import CONTEXT_OVERRIDES
+if TYPE_CHECKING:  # loaded in _target only, so tools.acceptance imports the serving helpers with boto3 alone
+    from config import PlatformConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "pipelines" / "data" / "credit_applications.csv"
@@ -1279,6 +1279,9 @@ def _target(argv: list[str]) -> Target:
         raise UsageError(f"--only: unknown part {wrong[0]!r} (parts: {', '.join(PARTS)})")
     if args.timeout_minutes <= 0:
         raise UsageError("--timeout-minutes: must be more than 0")
+    from config import ConfigError, load_settings  # noqa: PLC0415 - pydantic and PyYAML: see TYPE_CHECKING above
+    from config.loader import CONTEXT_OVERRIDES  # noqa: PLC0415 - idem
+
     context = _context(argv)
     overrides = {field: context[key] for key, field in CONTEXT_OVERRIDES.items() if context.get(key)}
     try:
