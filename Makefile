@@ -11,9 +11,14 @@ CHECKOV_VENV := .venv-checkov
 PY      := $(VENV)/bin/python
 CDK     := npx --no-install cdk
 MODEL_PACKAGE_ARN ?=
+# The version the model-deploy pipeline deploys to its stages: its synth step sets both (tools/model_version.py).
+PIPELINE_MODEL_PACKAGE_ARN ?=
+PIPELINE_MODEL_DATA_URL ?=
 VERIFY_ARGS ?=
 CONTEXT := -c profile=$(PROFILE) $(if $(CONFIG),-c config=$(CONFIG)) \
-           $(if $(MODEL_PACKAGE_ARN),-c model_package_arn=$(MODEL_PACKAGE_ARN))
+           $(if $(MODEL_PACKAGE_ARN),-c model_package_arn=$(MODEL_PACKAGE_ARN)) \
+           $(if $(PIPELINE_MODEL_PACKAGE_ARN),-c pipeline_model_package_arn=$(PIPELINE_MODEL_PACKAGE_ARN)) \
+           $(if $(PIPELINE_MODEL_DATA_URL),-c pipeline_model_data_url=$(PIPELINE_MODEL_DATA_URL))
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true

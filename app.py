@@ -41,13 +41,47 @@ def _settings(get: Callable[[str], Any]) -> PlatformConfig:
     return load_settings(get("profile"), get("config"), overrides)
 
 
-def pipeline_stages(config: PlatformConfig) -> list[tuple[PipelineStage, PlatformConfig]]:
-    """Each stage of the profile's pipeline with its own profile, pinned to the stage's account and region."""
+# The version the model-deploy pipeline deploys, as its synth step passes it (tools/model_version.py prints the
+# make variables; the Makefile turns them into these context keys), and where each lands in a stage's profile.
+PIPELINE_MODEL_CONTEXT = {
+    "pipeline_model_package_arn": "inference.model_package_arn",
+    "pipeline_model_data_url": "inference.model_data_url",
+}
+
+
+def pipeline_model(config: PlatformConfig, get: Callable[[str], Any]) -> dict[str, str]:
+    """The recorded version (stage-profile overrides; empty: none recorded), or ConfigError in one line."""
+    given = {key: str(get(key)) for key in PIPELINE_MODEL_CONTEXT if get(key)}
+    if not given:
+        return {}
+    first = next(iter(given))
+    if config.cicd is None or config.cicd.model_deploy is None or not config.cicd.enabled:
+        raise ConfigError(f"{first}: the profile has no cicd.model_deploy section to deploy it with")
+    missing = [key for key in PIPELINE_MODEL_CONTEXT if key not in given]
+    if missing:
+        raise ConfigError(f"{missing[0]}: is required with {first} (tools/model_version.py prints both)")
+    arn = given["pipeline_model_package_arn"]
+    registry = f"arn:aws:sagemaker:{config.region}:{config.account}:model-package/{config.model_registry_name}/"
+    if not arn.startswith(registry):
+        raise ConfigError(
+            f"pipeline_model_package_arn: {arn!r} is not a version of this profile's registry ({registry}N)"
+        )
+    return {PIPELINE_MODEL_CONTEXT[key]: value for key, value in given.items()}
+
+
+def pipeline_stages(
+    config: PlatformConfig, model: dict[str, str] | None = None
+) -> list[tuple[PipelineStage, PlatformConfig]]:
+    """Each stage of the profile's pipeline with its own profile, pinned to the stage's account and region, and
+    serving ``model`` (:func:`pipeline_model`) when the model-deploy pipeline recorded one."""
     if not config.pipeline_enabled:
         return []
     assert config.cicd is not None
     return [
-        (stage, load_settings(stage.profile, overrides={"account": stage.account, "region": stage.region}))
+        (
+            stage,
+            load_settings(stage.profile, overrides={"account": stage.account, "region": stage.region, **(model or {})}),
+        )
         for stage in config.cicd.stages
     ]
 
@@ -70,6 +104,7 @@ def compose(
     from stacks.cicd_stack import CicdStack  # noqa: PLC0415
     from stacks.stage import PlatformStage  # noqa: PLC0415
 
+    model = pipeline_model(config, app.node.try_get_context)  # before any construct: a bad value stops here
     stage = PlatformStage(app, config.stage_name, config=config, env=env)
     if not config.pipeline_enabled:
         return stage, None
@@ -78,7 +113,7 @@ def compose(
         "Cicd",
         stack_name=config.stack_name("Cicd"),
         config=config,
-        stages=pipeline_stages(config),
+        stages=pipeline_stages(config, model),
         synth_target=synth_target,
         env=cdk.Environment(account=config.account, region=config.region),
         description="ML platform CI/CD: the self-mutating pipeline that deploys the platform's stages (MLA-C01 3.3)",
@@ -120,7 +155,7 @@ def main() -> int:
     env = cdk.Environment(account=account, region=region)
     try:
         compose(app, config, env=env, synth_target=synth_target(app.node.try_get_context))
-    except ConfigError as error:  # a pipeline stage's own profile
+    except ConfigError as error:  # a pipeline stage's own profile, or the version the pipeline deploys
         print(f"error: {error}", file=sys.stderr)
         return 1
     register_rule_packs(app)

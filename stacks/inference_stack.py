@@ -64,6 +64,7 @@ class InferenceStack(cdk.Stack):
             )
         self.endpoint: ModelEndpoint | None = None
         self.api: InvocationApi | None = None
+        self.predict_url: cdk.CfnOutput | None = None  # the model-deploy pipeline's test stage reads it
         if not inference.serving:
             return
         self.endpoint = ModelEndpoint(
@@ -89,7 +90,7 @@ class InferenceStack(cdk.Stack):
                 log_retention_days=config.log_retention_days,
                 removal_policy=removal_policy,
             )
-            cdk.CfnOutput(self, "PredictUrl", value=self.api.api.url_for_path("/predict"))
+            self.predict_url = cdk.CfnOutput(self, "PredictUrl", value=self.api.api.url_for_path("/predict"))
             cdk.CfnOutput(
                 self,
                 "ApplicantPredictionUrl",

@@ -44,3 +44,9 @@ def service_suffix(service_name: Any) -> str:
     if isinstance(service_name, dict) and "Fn::Join" in service_name:
         return str(service_name["Fn::Join"][1][-1]).lstrip(".")
     return str(service_name).split(".", 3)[-1]
+
+
+def pipeline_of(template: dict[str, Any]) -> dict[str, Any]:
+    """The properties of a template's one CodePipeline pipeline."""
+    (pipeline,) = resources(template, "AWS::CodePipeline::Pipeline").values()
+    return props(pipeline)

@@ -24,13 +24,16 @@ from config.facts import fact
 from config.loader import ConfigError, parse_settings
 from stacks import cicd_stack
 from stacks.stage import PlatformStage
-from tests.helpers import as_list, props, resources, statements
+from tests.helpers import as_list, pipeline_of, props, resources, statements
 from tools.control_tower import parse_guard_output, unexplained
 from tools.gates import CHECKOV, copy_distinct, gate_commands
 from tools.platform import BUILDS, EXAMPLE_ACCOUNTS, EXAMPLE_CONNECTION, Synthesized
 
 ROOT = Path(__file__).resolve().parent.parent
 CICD = "cicd"
+# The builds with a pipeline: the platform pipeline across accounts, and the model-deploy pipeline
+# (tests/test_model_deploy.py); the gates below run over both.
+PIPELINE_BUILDS = (CICD, "model-deploy")
 
 pytestmark = pytest.mark.exam("3.3")
 
@@ -43,11 +46,6 @@ def cicd(builds: dict[str, Synthesized]) -> Synthesized:
 @pytest.fixture(scope="module")
 def template(cicd: Synthesized) -> dict[str, Any]:
     return cicd.template("Cicd")
-
-
-def pipeline_of(template: dict[str, Any]) -> dict[str, Any]:
-    (pipeline,) = resources(template, "AWS::CodePipeline::Pipeline").values()
-    return props(pipeline)
 
 
 def logical(ref: Any) -> str:
@@ -225,6 +223,7 @@ def test_notifications_go_to_the_encrypted_topic(template: dict[str, Any]) -> No
     assert set(props(rule)["EventTypeIds"]) == {
         "codepipeline-pipeline-pipeline-execution-failed",
         "codepipeline-pipeline-manual-approval-needed",
+        "codepipeline-pipeline-manual-approval-failed",
     }
     publish = [
         s
@@ -418,10 +417,13 @@ def test_approval_defaults_to_every_production_stage_and_takes_the_older_connect
 # stacks of every build; the pipeline stack and its nested stages are read here).
 
 
-@pytest.fixture(scope="module")
-def pipeline_gates(cicd: Synthesized, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, str, str]]:
+@pytest.fixture(scope="module", params=PIPELINE_BUILDS)
+def pipeline_gates(
+    request: pytest.FixtureRequest, builds: dict[str, Synthesized], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[int, str, str]]:
     """checkov, cfn-lint and Control Tower over the distinct templates of the Cicd stack and its stages."""
     assert CHECKOV.exists(), "checkov lives in .venv-checkov: run `make setup`"
+    cicd = builds[request.param]
     folder = tmp_path_factory.mktemp("pipeline-templates")
     pairs = [("Cicd", cicd.template_path("Cicd"))]
     for stage, assembly in cicd.pipeline_stage_folders.items():
@@ -473,7 +475,11 @@ def test_control_tower_is_clean_on_the_pipeline_and_its_stages(pipeline_gates: d
     assert not left, [(f.rule, Path(f.template).name, f.logical_id, f.message) for f in left]
 
 
-def test_every_pipeline_acknowledgment_names_one_finding_on_one_construct(cicd: Synthesized) -> None:
+@pytest.mark.parametrize("name", PIPELINE_BUILDS)
+def test_every_pipeline_acknowledgment_names_one_finding_on_one_construct(
+    name: str, builds: dict[str, Synthesized]
+) -> None:
+    cicd = builds[name]
     metadata = json.loads((cicd.template_path("Cicd").parent / "Cicd.metadata.json").read_text())
     found = [
         (path, key.removeprefix("Annotation::"), reason)
@@ -490,6 +496,9 @@ def test_every_pipeline_acknowledgment_names_one_finding_on_one_construct(cicd: 
         assert len(reason) >= 25, (path, rule)
 
 
-def test_the_rule_packs_find_nothing_unacknowledged_in_the_pipeline_or_its_stages(cicd: Synthesized) -> None:
-    assert not cicd.nag_findings()
+@pytest.mark.parametrize("name", PIPELINE_BUILDS)
+def test_the_rule_packs_find_nothing_unacknowledged_in_the_pipeline_or_its_stages(
+    name: str, builds: dict[str, Synthesized]
+) -> None:
+    assert not builds[name].nag_findings()
     assert fact("validation-plugins-cover-nested-stages").url

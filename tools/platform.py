@@ -223,6 +223,32 @@ _CICD: dict[str, object] = {
     },
 }
 
+# The model-deploy pipeline (issue 13 part 2): the same tooling profile, its registry's approved versions deployed to
+# a staging copy (the staging profile), tested there through the API, then to production after a manual approval;
+# model deploy keeps every stage in the tooling account and region (config: cicd.model_deploy). Synthesized as the
+# pipeline's synth step does once a version is recorded (EXAMPLE_RECORDED: the make variables it passes).
+_MODEL_DEPLOY: dict[str, object] = {
+    **_CICD,
+    "removal_policy": "retain",  # its lake holds the artifacts every stage serves
+    "cicd": {
+        **dict(_CICD["cicd"]),  # type: ignore[call-overload]
+        "stages": [
+            {"name": "Staging", "profile": "staging", "account": EXAMPLE_ACCOUNTS["tooling"], "region": "eu-west-1"},
+            {
+                "name": "Production",
+                "profile": "production",
+                "account": EXAMPLE_ACCOUNTS["tooling"],
+                "region": "eu-west-1",
+            },
+        ],
+        "model_deploy": {"test_stage": "Staging"},
+    },
+}
+EXAMPLE_RECORDED: dict[str, str] = {
+    "pipeline_model_package_arn": "arn:aws:sagemaker:eu-west-1:111111111111:model-package/mlops-sandbox-models/3",
+    "pipeline_model_data_url": "s3://mlops-sandbox-datalake-artifacts-0123/pipelines/models/credit-3/output/model.tar.gz",
+}
+
 # Every configuration the tests and the generated documents cover: each profile before its first approved
 # model and while serving one, and each inference option the profiles do not use by default.
 BUILDS: dict[str, tuple[str, dict[str, object]]] = {
@@ -250,7 +276,10 @@ BUILDS: dict[str, tuple[str, dict[str, object]]] = {
     # The platform pipeline (issue 13): the sandbox profile as the tooling account, deploying a staging copy (the
     # sandbox profile) and, after a manual approval, production, each in its own account.
     "cicd": ("sandbox", _CICD),
+    "model-deploy": ("sandbox", _MODEL_DEPLOY),
 }
+# Context a build synthesizes with besides its profile (what a pipeline's synth step passes).
+BUILD_CONTEXT: dict[str, dict[str, object]] = {"model-deploy": dict(EXAMPLE_RECORDED)}
 
 
 # A build job "<build>@audit" synthesizes the build with acknowledgments recorded instead of applied (the stale-
@@ -263,7 +292,7 @@ AUDIT = "@audit"
 # The builds whose acknowledgments the stale-acknowledgment audit checks: between them, every acknowledgment.
 AUDITED_BUILDS = ("sandbox-serving", "serverless")
 WORKER_JOBS = (
-    ("sandbox", "sandbox-serving", "serverless", "batch", "async", AUDITED_BUILDS[0] + AUDIT),
+    ("sandbox", "sandbox-serving", "serverless", "batch", "async", "model-deploy", AUDITED_BUILDS[0] + AUDIT),
     ("production", "production-serving", "model-monitor-ab", "shadow", "cicd", AUDITED_BUILDS[1] + AUDIT),
 )
 
@@ -276,7 +305,7 @@ def build_config(name: str) -> PlatformConfig:
 
 def synthesize_build(name: str, outdir: Path, *, extra_context: dict[str, object] | None = None) -> Synthesized:
     """Build ``name`` (``@audit`` for the acknowledgment audit), synthesized into ``outdir`` in this process."""
-    context = dict(extra_context or {})
+    context = {**BUILD_CONTEXT.get(name.removesuffix(AUDIT), {}), **(extra_context or {})}
     if name.endswith(AUDIT):
         from components.foundation.compliance import AUDIT_CONTEXT  # noqa: PLC0415 - only audits need it
 

@@ -10,7 +10,9 @@ it creates no role with a CloudFormation action of its own.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_codebuild as codebuild
@@ -28,7 +30,9 @@ from components.foundation.encryption import allow_logs, allow_service, platform
 from components.foundation.exam import demonstrates
 from components.foundation.log_groups import encrypted_log_group
 from components.foundation.storage import SecureBucket
-from config.schema import CicdConfig, ConnectionSource
+from config.schema import AcceptanceConfig, CicdConfig, ConnectionSource
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # Pinned, current CodeBuild-managed image (aws-cdk#24609: the construct's default lags). standard:7.0 (Ubuntu
 # 22.04) carries every runtime `make test` needs under pyenv and as runtime versions: Python 3.10, 3.11, 3.12 and
@@ -38,12 +42,36 @@ BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
 COMPUTE_TYPE = codebuild.ComputeType.MEDIUM  # 4 GB / 2 vCPUs: the test suite synthesizes every build in 2 workers
 RUNTIME_VERSIONS = {"python": "3.11", "nodejs": "20"}
 
-# The CodeStar Notifications events a person acts on: a failed run, and an approval waiting.
+# The CodeStar Notifications events a person acts on: a failed run (a failed build, deploy or test stage), an
+# approval waiting, and an approval rejected (the run then fails too: production was not touched).
 NOTIFIED_EVENTS = (
     codepipeline.PipelineNotificationEvents.PIPELINE_EXECUTION_FAILED,
     codepipeline.PipelineNotificationEvents.MANUAL_APPROVAL_NEEDED,
+    codepipeline.PipelineNotificationEvents.MANUAL_APPROVAL_FAILED,
 )
 CONNECTION_PREFIXES = ("codestar-connections", "codeconnections")
+
+
+def _runtimes() -> codebuild.BuildSpec:
+    return codebuild.BuildSpec.from_object({"phases": {"install": {"runtime-versions": RUNTIME_VERSIONS}}})
+
+
+@dataclass(frozen=True)
+class SynthModel:
+    """What the synth step runs first to read the version the model-deploy pipeline deploys (``command`` prints
+    make variables, or nothing), and the permissions that takes."""
+
+    command: str
+    statements: Sequence[iam.PolicyStatement]
+    wildcards: Mapping[str, str]  # resource ARN -> why it ends in a wildcard
+
+
+def _pinned(package: str) -> str:
+    """``package==version`` as requirements.txt pins it (one pin for the platform and the test stage)."""
+    for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        if line.startswith(f"{package}=="):
+            return line.strip()
+    raise KeyError(f"requirements.txt pins no {package}")
 
 
 def connection_arns(arn: str) -> list[str]:
@@ -63,13 +91,17 @@ class PlatformPipeline(Construct):
         construct_id: str,
         *,
         cicd: CicdConfig,
+        pipeline_name: str,
         synth_target: str,
+        synth_model: SynthModel | None = None,
         alert_email: str,
         log_retention_days: int,
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
         self._cicd = cicd
+        # Wildcard resources of the steps' own statements, with why, acknowledged on whichever policy holds them.
+        self._wildcards: dict[str, str] = dict(synth_model.wildcards) if synth_model is not None else {}
         self.key = platform_key(
             self,
             "Key",
@@ -99,19 +131,23 @@ class PlatformPipeline(Construct):
             self, "BuildLogs", key=self.key, retention_days=log_retention_days, removal_policy=removal_policy
         )
         self.source = self._source(cicd)
+        # The README's quality gate, then the synth of this very assembly: CI and the pipeline never disagree. With
+        # model deploy, the synth first reads the version to deploy (make variables, or nothing while none is).
+        synthesize = f"make synth {synth_target}"
+        if synth_model is not None:
+            synthesize = f"model=$({synth_model.command}) && {synthesize} $model"
         synth = pipelines.CodeBuildStep(
             "Synth",
             input=self.source,
-            # The README's quality gate, then the synth of this very assembly: CI and the pipeline never disagree.
-            commands=["make test", f"make synth {synth_target}"],
+            commands=["make test", synthesize],
             primary_output_directory="cdk.out",
-            partial_build_spec=codebuild.BuildSpec.from_object(
-                {"phases": {"install": {"runtime-versions": RUNTIME_VERSIONS}}}
-            ),
+            partial_build_spec=_runtimes(),
+            role_policy_statements=list(synth_model.statements) if synth_model is not None else None,
         )
         self.pipeline = pipelines.CodePipeline(
             self,
             "Pipeline",
+            pipeline_name=pipeline_name,
             pipeline_type=codepipeline.PipelineType.V2,
             self_mutation=True,
             cross_account_keys=True,
@@ -157,13 +193,49 @@ class PlatformPipeline(Construct):
         bucket = s3.Bucket.from_bucket_name(self, "SourceBucket", source.bucket)
         return pipelines.CodePipelineSource.s3(bucket, source.object_key)
 
-    def add_stage(self, stage: cdk.Stage, *, approval: bool) -> None:
+    def acceptance_step(
+        self,
+        *,
+        predict_url: cdk.CfnOutput,
+        package_arn: str,
+        decision_threshold: float,
+        acceptance: AcceptanceConfig,
+        api_arn: str,
+    ) -> pipelines.CodeBuildStep:
+        """The test stage: tools/acceptance.py sends labelled sample records to the tested stage's API (SigV4, the
+        step's role) and fails the run when the answers, p95 latency, error rate or AUC miss the profile's
+        limits. ``api_arn`` is the tested API's POST /predict in any API id (the id is the stage's, unknown here)."""
+        arguments = (
+            f'--url "$PREDICT_URL" --package-arn {package_arn} --threshold {decision_threshold} '
+            f"--records {acceptance.records} --max-error-rate-percent {acceptance.max_error_rate_percent} "
+            f"--max-p95-latency-ms {acceptance.max_p95_latency_ms} --min-auc {acceptance.min_auc} "
+            f"--records-per-request {acceptance.records_per_request} --warm-up {acceptance.warm_up_requests}"
+        )
+        self._wildcards[api_arn] = (
+            "The test stage signs its requests to the tested stage's POST /predict; that API's id is the stage's "
+            "own (another assembly), so the ARN names the stage, method and path, in any API id of that account."
+        )
+        return pipelines.CodeBuildStep(
+            "AcceptanceTest",
+            input=self.source,
+            env_from_cfn_outputs={"PREDICT_URL": predict_url},
+            install_commands=[f"python -m pip install --quiet {_pinned('boto3')}"],
+            commands=[f"python -m tools.acceptance {arguments}"],
+            partial_build_spec=_runtimes(),
+            role_policy_statements=[
+                iam.PolicyStatement(sid="InvokeTheTestedApi", actions=["execute-api:Invoke"], resources=[api_arn])
+            ],
+        )
+
+    def add_stage(self, stage: cdk.Stage, *, approval: bool, post: Sequence[pipelines.Step] = ()) -> None:
+        """Deploy ``stage``, after a manual approval when ``approval``; ``post`` steps run after its deploy, and a
+        failing one fails the run before any later stage."""
         pre: Sequence[pipelines.Step] = (
             [pipelines.ManualApprovalStep(f"Approve{stage.stage_name}", comment=f"Deploy {stage.stage_name}?")]
             if approval
             else []
         )
-        self.pipeline.add_stage(stage, pre=list(pre))
+        self.pipeline.add_stage(stage, pre=list(pre), post=list(post))
 
     def build(self) -> None:
         """Render the pipeline, then finish what the L3 construct leaves out: both connection permissions, the
@@ -244,7 +316,7 @@ class PlatformPipeline(Construct):
                 "CDK Pipelines generates this role and its policy from the grants each pipeline action needs; a "
                 "role it owns cannot take the platform's managed-policy pattern without forking the construct.",
             )
-            _acknowledge_wildcards(policy, self.artifacts)
+            _acknowledge_wildcards(policy, self.artifacts, self._wildcards)
 
 
 # CDK's grants on the pipeline's artifact bucket and key (grantReadWrite), by service: wildcard actions.
@@ -254,7 +326,7 @@ _ARTIFACT_GRANTS = {
 }
 
 
-def _acknowledge_wildcards(policy: iam.Policy, artifacts: s3.IBucket) -> None:
+def _acknowledge_wildcards(policy: iam.Policy, artifacts: s3.IBucket, steps: Mapping[str, str]) -> None:
     """AwsSolutions-IAM5 on one generated policy: each wildcard it holds, acknowledged with why."""
     stack = cdk.Stack.of(policy)
     document = stack.resolve(policy.document.to_json())
@@ -281,6 +353,7 @@ def _acknowledge_wildcards(policy: iam.Policy, artifacts: s3.IBucket) -> None:
             resource_name="/aws/codebuild/*",
             arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
         ): "The asset publishing projects' shared role: CodeBuild's default log-group grant for every asset project.",
+        **steps,
     }
     for resource_arn, reason in scoped.items():
         if _json_key(stack.resolve(resource_arn)) in resources:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -54,3 +55,24 @@ def email_subscription(topic: sns.ITopic, email: str, *, key: kms.Key, dead_lett
         source_account_condition=False,
     )
     topic.add_subscription(subscriptions.EmailSubscription(email, dead_letter_queue=dead_letters))
+
+
+def allow_eventbridge_rules(queue: sqs.IQueue) -> None:
+    """Let this account's EventBridge rules put what their targets could not take into ``queue`` (the queue's
+    key must let events.amazonaws.com encrypt, without a source-account condition: facts: sns-publisher-conditions)."""
+    stack = cdk.Stack.of(queue)
+    queue.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="EventBridgeRulesOfThisAccount",
+            principals=[iam.ServicePrincipal("events.amazonaws.com")],
+            actions=["sqs:SendMessage"],
+            resources=[queue.queue_arn],
+            conditions={
+                "ArnLike": {
+                    "aws:SourceArn": stack.format_arn(
+                        service="events", account=stack.account, resource="rule", resource_name="*"
+                    )
+                }
+            },
+        )
+    )

@@ -1,6 +1,7 @@
 """Python Lambda functions the way the platform runs them (control 39).
 
-In the VPC's isolated subnets, with active tracing, a KMS-encrypted dead-letter queue, environment and log
+In the VPC's isolated subnets (or, in a stack without a VPC such as the pipeline's, outside any, acknowledged
+with why), with active tracing, a KMS-encrypted dead-letter queue, environment and log
 group, explicit memory and timeout, the role's one customer-managed policy, and reserved concurrency only
 where the profile reserves it: a new account can have a concurrency quota of 10, and Lambda refuses any
 reservation that would leave fewer than 100 unreserved executions (facts: lambda-unreserved-minimum), so
@@ -22,7 +23,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from components.foundation.compliance import acknowledge, guard_exception, skip_checkov
+from components.foundation.compliance import acknowledge, acknowledge_wildcard, guard_exception, skip_checkov
 from components.foundation.dead_letters import dead_letter_queue
 from components.foundation.encryption import allow_logs, platform_key
 from components.foundation.log_groups import encrypted_log_group
@@ -133,7 +134,7 @@ class VpcFunction(Construct):
         *,
         folder: str,
         description: str,
-        network: Placement,
+        network: Placement | None,
         statements: Sequence[iam.PolicyStatement],
         environment: dict[str, str],
         reserved_concurrency: int | None,
@@ -181,8 +182,20 @@ class VpcFunction(Construct):
                 ),
             ],
         )
-        self.role.allow_vpc_network_interfaces(
-            "the function", also="X-Ray trace calls take no resource.", service="lambda"
+        if network is not None:
+            self.role.allow_vpc_network_interfaces(
+                "the function", also="X-Ray trace calls take no resource.", service="lambda"
+            )
+        else:
+            acknowledge_wildcard(self.role.policy, "*", "X-Ray trace calls take no resource.")
+        placement: dict[str, Any] = (
+            {}
+            if network is None
+            else {
+                "vpc": network.vpc,
+                "vpc_subnets": network.subnets,
+                "security_groups": [network.workload_security_group],
+            }
         )
         self.function = lambda_.Function(
             self,
@@ -199,17 +212,18 @@ class VpcFunction(Construct):
             dead_letter_queue=self.dead_letters,
             environment_encryption=self.key,
             environment=environment,
-            vpc=network.vpc,
-            vpc_subnets=network.subnets,
-            security_groups=[network.workload_security_group],
             log_group=logs,
+            **placement,
         )
-        guard_exception(
-            self.function,
-            "lambda_inside_vpc_check",
-            "The function runs in the platform VPC's isolated subnets with the workload security group; both come "
-            "from the Network stack as cross-stack references, which the rule cannot resolve as VPC ids.",
-        )
+        if network is not None:
+            guard_exception(
+                self.function,
+                "lambda_inside_vpc_check",
+                "The function runs in the platform VPC's isolated subnets with the workload security group; both "
+                "come from the Network stack as cross-stack references, which the rule cannot resolve as VPC ids.",
+            )
+        else:
+            self._acknowledge_outside_vpc(description)
         runtime = fact("lambda-python-runtime")
         acknowledge(
             self.function,
@@ -239,3 +253,17 @@ class VpcFunction(Construct):
         policy = self.role.policy.node.default_child
         assert isinstance(policy, iam.CfnManagedPolicy)
         function_resource.add_override("DependsOn", [cdk.Stack.of(self).get_logical_id(policy)])
+
+    def _acknowledge_outside_vpc(self, description: str) -> None:
+        """A function of a stack without a VPC (the pipeline stack): it calls only AWS APIs, over TLS, with SigV4."""
+        reason = (
+            f"{description}: a function of a stack without a VPC (the pipeline's, in the tooling account); it only "
+            "calls AWS APIs (over TLS, signed by its role), reads no data and serves no network."
+        )
+        acknowledge(
+            self.function,
+            ["HIPAA.Security-LambdaInsideVPC", "NIST.800.53.R5-LambdaInsideVPC", "PCI.DSS.321-LambdaInsideVPC"],
+            reason,
+        )
+        guard_exception(self.function, "lambda_inside_vpc_check", reason)
+        skip_checkov(self.function, "CKV_AWS_117", reason)

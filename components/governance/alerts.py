@@ -7,7 +7,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from components.foundation.dead_letters import dead_letter_queue, email_subscription
+from components.foundation.dead_letters import allow_eventbridge_rules, dead_letter_queue, email_subscription
 from components.foundation.encryption import allow_service, platform_key
 from components.foundation.exam import demonstrates
 
@@ -36,7 +36,6 @@ class AlertsTopic(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, email: str, removal_policy: cdk.RemovalPolicy) -> None:
         super().__init__(scope, construct_id)
-        account = cdk.Stack.of(self).account
         self.key = platform_key(
             self,
             "Key",
@@ -73,21 +72,6 @@ class AlertsTopic(Construct):
             removal_policy=removal_policy,
             also_acknowledge=["AwsSolutions-SQS3"],
         )
-        stack = cdk.Stack.of(self)
-        self.dead_letters.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="EventBridgeRulesOfThisAccount",
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["sqs:SendMessage"],
-                resources=[self.dead_letters.queue_arn],
-                conditions={
-                    "ArnLike": {
-                        "aws:SourceArn": stack.format_arn(
-                            service="events", account=account, resource="rule", resource_name="*"
-                        )
-                    }
-                },
-            )
-        )
+        allow_eventbridge_rules(self.dead_letters)
         email_subscription(self.topic, email, key=self.key, dead_letters=self.dead_letters)
         demonstrates(self.topic, ["4.2"], "One encrypted channel for cost, alarm and pipeline notifications.")

@@ -88,7 +88,7 @@ class ModelEndpoint(Construct):
         self.endpoint_name = endpoint_name
         self.endpoint_arn = sagemaker_arn(self, "endpoint", endpoint_name)
         in_vpc = config.mode != "serverless"
-        self.role = self._role(stack, lake, in_vpc)
+        self.role = self._role(stack, lake, in_vpc, config.model_data_url)
         self.async_topics: dict[str, sns.Topic] = {}
         if config.mode == "async":
             self._async_topics(removal_policy)
@@ -196,7 +196,7 @@ class ModelEndpoint(Construct):
         """Async endpoints: 1 while requests wait and no instance runs (scaling from zero)."""
         return self.metric("HasBacklogWithoutCapacity", **options)
 
-    def _role(self, stack: cdk.Stack, lake: DataLake, in_vpc: bool) -> ServiceRole:
+    def _role(self, stack: cdk.Stack, lake: DataLake, in_vpc: bool, model_data_url: str | None) -> ServiceRole:
         models = lake.artifacts.arn_for_objects(f"{MODELS_PREFIX}/*")
         capture = lake.artifacts.arn_for_objects(f"{CAPTURE_PREFIX}/*")
         async_objects = lake.artifacts.arn_for_objects(f"{ASYNC_PREFIX}/*")
@@ -215,6 +215,8 @@ class ModelEndpoint(Construct):
         )
         role.allow_sagemaker_runtime(key=lake.key, log_group_prefix="/aws/sagemaker/Endpoints/")
         policy = role.policy
+        if model_data_url is not None:
+            _allow_promoted_artifact(role, stack, model_data_url)
         acknowledge_wildcard(policy, models, "Model versions are written by the pipeline under pipelines/models/.")
         acknowledge_wildcard(policy, capture, "SageMaker names data-capture objects by endpoint, variant and hour.")
         acknowledge_wildcard(policy, async_objects, "Async requests and results are named per invocation.")
@@ -347,3 +349,36 @@ class ModelEndpoint(Construct):
                 alarms=[sagemaker.CfnEndpoint.AlarmProperty(alarm_name=a.alarm_name) for a in alarms]
             ),
         )
+
+
+def _allow_promoted_artifact(role: ServiceRole, stack: cdk.Stack, model_data_url: str) -> None:
+    """Read the one artifact of a version the model-deploy pipeline promotes from the tooling account's registry
+    (its lake, in this same account): that object, and its lake key only as S3 uses it for that bucket. The
+    lake encrypts with an S3 Bucket Key, so S3's encryption context is the bucket's ARN (facts:
+    s3-bucket-key-encryption-context); the key's id is not known here, its account and region are."""
+    bucket, _, key = model_data_url.removeprefix("s3://").partition("/")
+    bucket_arn = stack.format_arn(service="s3", region="", account="", resource=bucket)
+    keys = stack.format_arn(service="kms", resource="key", resource_name="*")
+    role.allow(
+        iam.PolicyStatement(sid="ReadPromotedModel", actions=["s3:GetObject"], resources=[f"{bucket_arn}/{key}"])
+    )
+    role.allow(
+        iam.PolicyStatement(
+            sid="DecryptPromotedModel",
+            actions=["kms:Decrypt"],
+            resources=[keys],
+            conditions={
+                "StringEquals": {
+                    "kms:ViaService": f"s3.{stack.region}.amazonaws.com",
+                    "kms:EncryptionContext:aws:s3:arn": bucket_arn,
+                }
+            },
+        )
+    )
+    acknowledge_wildcard(
+        role.policy,
+        keys,
+        "The promoted version's artifact is encrypted by the tooling lake's key, whose id this stage cannot know; "
+        "kms:Decrypt is fenced to S3 decrypting objects of that one bucket (kms:ViaService and the bucket's "
+        "encryption context).",
+    )
