@@ -68,16 +68,21 @@ SNAPSHOTS = [(build, stack) for build in ("sandbox", "production") for stack in 
 SNAPSHOTS += [(build, stack) for build in ("sandbox-serving", "production-serving") for stack in STACKS[-2:]]
 
 
+def digest(template: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(scrub(template), sort_keys=True).encode()).hexdigest()
+
+
 def test_every_build_has_the_recorded_templates(builds: dict[str, Synthesized], snapshot: SnapshotAssertion) -> None:
-    """A digest of every scrubbed template of every build: any change to any of the 63 templates shows in review
-    (the full snapshots below show the content of the main ones)."""
-    digests = {
-        name: {
-            stack_id: hashlib.sha256(json.dumps(scrub(build.template(stack_id)), sort_keys=True).encode()).hexdigest()
-            for stack_id in sorted(build.stacks)
-        }
-        for name, build in builds.items()
-    }
+    """A digest of every scrubbed template of every build: the stage's stacks, and with CI/CD the pipeline stack
+    (``Cicd``) and each stack of each stage it deploys (``<Stage>/<stack>``). Any change to any template shows in
+    review (the full snapshots below show the content of the main ones)."""
+    digests = {}
+    for name, build in builds.items():
+        found = {stack_id: digest(build.template(stack_id)) for stack_id in sorted(build.stacks)}
+        found |= {stack_id: digest(build.template(stack_id)) for stack_id in sorted(build.root_stacks)}
+        for stage in sorted(build.pipeline_stage_folders):
+            found |= {f"{stage}/{k}": digest(t) for k, t in sorted(build.pipeline_stage_templates(stage).items())}
+        digests[name] = found
     assert digests == snapshot(extension_class=JSONSnapshotExtension)
 
 
