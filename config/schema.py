@@ -522,6 +522,11 @@ class PlatformConfig(_Model):
         return self.cicd is not None and self.cicd.enabled
 
     @property
+    def pipeline_name(self) -> str:
+        """The platform pipeline's name (with CI/CD on)."""
+        return f"{self.name_prefix}-platform"
+
+    @property
     def model_registry_name(self) -> str:
         """The model package group of this deploy (components/ml/training.py names it)."""
         return f"{self.name_prefix}-models"

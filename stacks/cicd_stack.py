@@ -51,7 +51,7 @@ class CicdStack(cdk.Stack):
         if cicd is None or not cicd.enabled:
             raise ValueError("CicdStack needs a profile with cicd.enabled")
         removal = cdk.RemovalPolicy.DESTROY if config.destroy_on_delete else cdk.RemovalPolicy.RETAIN
-        pipeline_name = f"{config.name_prefix}-platform"
+        pipeline_name = config.pipeline_name
         self.pipeline = PlatformPipeline(
             self,
             "Pipeline",

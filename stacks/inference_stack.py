@@ -43,12 +43,19 @@ class InferenceStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         inference = config.inference
         profile = "" if config.environment == "sandbox" else f" PROFILE={config.environment}"
+        how_to_serve = f"Serve it with: make deploy{profile} MODEL_PACKAGE_ARN=<arn>"
+        tested = config.cicd.tested_stage if config.pipeline_enabled and config.cicd is not None else None
+        if tested is not None:  # model deploy: the pipeline takes it from here
+            how_to_serve = (
+                f"The pipeline {config.pipeline_name} deploys it to {tested.name}, tests it there through the API, "
+                "then waits for a person to approve production."
+            )
         self.approvals = ApprovalNotifications(
             self,
             "Approvals",
             registry=registry,
             topic=alerts,
-            deploy_command=f"make deploy{profile} MODEL_PACKAGE_ARN=",
+            how_to_serve=how_to_serve,
             dead_letters=dead_letters,
         )
         self.batch: BatchScoring | None = None

@@ -402,3 +402,16 @@ def test_the_rendered_acceptance_command_is_one_the_tool_accepts(template: dict[
     assert acceptance._refusals(args, len(acceptance.labelled_rows())) == []
     assert args.package_arn == RECORDED_ARN
     assert args.records // args.records_per_request >= 20  # enough timed requests for a p95 (the defaults)
+
+
+def test_an_approval_tells_the_team_the_pipeline_takes_it_from_here(built: Synthesized) -> None:
+    """The tooling stage's approval notification names the pipeline and the test stage, not `make deploy`."""
+    rules = resources(built.template("Inference"), "AWS::Events::Rule")
+    (message,) = [
+        target["InputTransformer"]["InputTemplate"]
+        for rule in rules.values()
+        for target in props(rule)["Targets"]
+        if "InputTransformer" in target
+    ]
+    assert built.config.pipeline_name in message and "Staging" in message
+    assert "make deploy" not in message

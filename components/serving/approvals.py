@@ -13,7 +13,8 @@ from components.ml.registry import ModelRegistry
 
 
 class ApprovalNotifications(Construct):
-    """``rule``: an approved package of ``registry`` announces, on ``topic``, the command that serves it."""
+    """``rule``: an approved package of ``registry`` announces, on ``topic``, how it gets served (``how_to_serve``,
+    where ``<arn>`` is the package's ARN): the command, or the pipeline that deploys it."""
 
     def __init__(
         self,
@@ -22,7 +23,7 @@ class ApprovalNotifications(Construct):
         *,
         registry: ModelRegistry,
         topic: sns.ITopic,
-        deploy_command: str,
+        how_to_serve: str,
         dead_letters: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -41,6 +42,6 @@ class ApprovalNotifications(Construct):
             topic=topic,
             dead_letters=dead_letters,
             paths={"arn": "$.detail.ModelPackageArn"},
-            template=f"Model package <arn> was approved. Serve it with: {deploy_command}<arn>",
+            template=f"Model package <arn> was approved. {how_to_serve}",
         )
         demonstrates(self.rule, ["3.3"], "Registry approval events drive the deployment path.")
