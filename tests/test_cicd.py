@@ -48,6 +48,12 @@ def template(cicd: Synthesized) -> dict[str, Any]:
     return cicd.template("Cicd")
 
 
+@pytest.fixture(scope="module", params=PIPELINE_BUILDS)
+def every_pipeline(request: pytest.FixtureRequest, builds: dict[str, Synthesized]) -> dict[str, Any]:
+    """The pipeline stack of each build with CI/CD: what control 37 demands holds in every one."""
+    return builds[request.param].template("Cicd")
+
+
 def logical(ref: Any) -> str:
     """The logical id a Ref or Fn::GetAtt points at."""
     return str(ref["Ref"] if "Ref" in ref else ref["Fn::GetAtt"][0])
@@ -132,7 +138,8 @@ def test_the_synth_step_runs_the_quality_gate_then_synthesizes(template: dict[st
 SECRET_NAME = re.compile(r"(SECRET|PASSWORD|TOKEN|CREDENTIAL|API_?KEY|ACCESS_KEY)", re.IGNORECASE)
 
 
-def test_control_37_every_codebuild_project(template: dict[str, Any]) -> None:
+def test_control_37_every_codebuild_project(every_pipeline: dict[str, Any]) -> None:
+    template = every_pipeline
     """KMS, a pinned current image, no privileged mode, logs on to an encrypted log group, no plaintext secrets."""
     projects = codebuild_projects(template)
     assert len(projects) >= 3  # synth, self-mutation, assets
@@ -151,7 +158,8 @@ def test_control_37_every_codebuild_project(template: dict[str, Any]) -> None:
                 assert not SECRET_NAME.search(variable["Name"]), (name, variable["Name"])
 
 
-def test_artifacts_are_on_a_secure_bucket_with_a_rotating_cmk(template: dict[str, Any]) -> None:
+def test_artifacts_are_on_a_secure_bucket_with_a_rotating_cmk(every_pipeline: dict[str, Any]) -> None:
+    template = every_pipeline
     store = pipeline_of(template)["ArtifactStore"]
     assert store["EncryptionKey"]["Type"] == "KMS"
     key = resources(template, "AWS::KMS::Key")[logical(store["EncryptionKey"]["Id"])]
@@ -176,7 +184,8 @@ def test_artifacts_are_on_a_secure_bucket_with_a_rotating_cmk(template: dict[str
     assert deny_plain
 
 
-def test_every_key_of_the_pipeline_rotates(template: dict[str, Any]) -> None:
+def test_every_key_of_the_pipeline_rotates(every_pipeline: dict[str, Any]) -> None:
+    template = every_pipeline
     keys = resources(template, "AWS::KMS::Key")
     assert keys
     assert all(props(key)["EnableKeyRotation"] is True for key in keys.values())
@@ -206,7 +215,8 @@ def test_the_source_role_may_use_the_connection_under_both_prefixes(template: di
     assert fact("connections-rename-both-prefixes").url
 
 
-def test_no_role_of_the_pipeline_holds_an_admin_or_cloudformation_wildcard(template: dict[str, Any]) -> None:
+def test_no_role_of_the_pipeline_holds_an_admin_or_cloudformation_wildcard(every_pipeline: dict[str, Any]) -> None:
+    template = every_pipeline
     for statement in all_statements(template):
         for action in as_list(statement["Action"]):
             assert action not in ("*", "*:*", "cloudformation:*", "iam:*"), statement
@@ -214,7 +224,8 @@ def test_no_role_of_the_pipeline_holds_an_admin_or_cloudformation_wildcard(templ
         assert "AdministratorAccess" not in json.dumps(props(role).get("ManagedPolicyArns", []))
 
 
-def test_notifications_go_to_the_encrypted_topic(template: dict[str, Any]) -> None:
+def test_notifications_go_to_the_encrypted_topic(every_pipeline: dict[str, Any]) -> None:
+    template = every_pipeline
     (rule,) = resources(template, "AWS::CodeStarNotifications::NotificationRule").values()
     topics = resources(template, "AWS::SNS::Topic")
     (target,) = props(rule)["Targets"]
