@@ -26,7 +26,7 @@ from aws_cdk import pipelines
 from constructs import Construct
 
 from components.cicd.model_deploy import ModelDeployTrigger
-from components.cicd.pipeline import PlatformPipeline, SynthModel
+from components.cicd.pipeline import ApprovedVersion, PlatformPipeline, SynthModel
 from components.foundation.compliance import CdkProviderExceptions
 from components.serving.api import STAGE
 from config.schema import CicdConfig, PipelineStage, PlatformConfig
@@ -82,7 +82,13 @@ class CicdStack(cdk.Stack):
             env = cdk.Environment(account=stage.account, region=stage.region)
             deployed = PlatformStage(self, stage.name, config=stage_config, env=env)
             post = self._acceptance(deployed, stage, stage_config, cicd)
-            self.pipeline.add_stage(deployed, approval=stage.name in cicd.approved_stages, post=post)
+            served = stage_config.inference.model_package_arn
+            version = (
+                ApprovedVersion(arn=served, group=config.model_registry_name, region=stage.region)
+                if cicd.model_deploy is not None and served is not None
+                else None
+            )
+            self.pipeline.add_stage(deployed, approval=stage.name in cicd.approved_stages, post=post, version=version)
             self.stages[stage.name] = deployed
         self.pipeline.build()
         cdk.Aspects.of(self).add(CdkProviderExceptions())  # the sandbox's auto-delete provider, as in every stage

@@ -189,3 +189,31 @@ def test_as_a_module_without_a_region_it_fails_with_one_line_not_a_traceback(
     )
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr.startswith("error: ") and "region" in result.stderr and result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(("status", "code"), [("Approved", 0), ("Rejected", 1)])
+def test_the_check_after_the_production_approval_refuses_a_version_rejected_meanwhile(
+    clients: Clients, capsys: pytest.CaptureFixture[str], status: str, code: int
+) -> None:
+    """A run can wait days at its production approval; approving it must not deploy a version rejected since."""
+    _, _, sagemaker, sm_stub = clients
+    described(sm_stub, status=status)
+    argv = ["--still-approved", ARN, "--group", GROUP, "--region", "eu-west-1"]
+    assert model_version.main(argv, sagemaker=sagemaker) == code  # no parameter read
+    out, err = capsys.readouterr()
+    if code == 0:
+        assert (out, err) == (f"ok: {ARN} is still an Approved version of {GROUP}\n", "")
+    else:
+        assert out == ""
+        assert err == (
+            f"error: model package {ARN} is Rejected, not Approved (it may have been rejected since) "
+            "(from the production approval)\n"
+        )
+
+
+def test_the_parameter_and_the_check_are_one_or_the_other(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["--group", GROUP], ["--parameter", PARAMETER, "--still-approved", ARN, "--group", GROUP]):
+        with pytest.raises(SystemExit) as exit_:
+            model_version.main(argv)
+        assert exit_.value.code == 2
+    assert "--still-approved" in capsys.readouterr().err

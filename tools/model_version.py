@@ -1,6 +1,7 @@
 """The model version the platform pipeline deploys, as ``make`` arguments: what its synth step runs first.
 
     python -m tools.model_version --parameter NAME --group GROUP [--region REGION]
+    python -m tools.model_version --still-approved ARN --group GROUP [--region REGION]
 
 The parameter is kept by lambdas/record_approved from the registry's Approved and Rejected events. This reads
 it and prints one line for ``args=$(python -m tools.model_version ...) && make synth PROFILE=x $args``:
@@ -11,6 +12,10 @@ or nothing while no version is recorded (the parameter missing or ``none``): the
 endpoint. The version is described again here because it may have been rejected, or the parameter edited by
 hand, since the event: a version that is not an Approved member of the group, or has no model artifact in S3,
 is refused with one ``error:`` line and exit 1, so the pipeline stops before any stage deploys. Read-only.
+
+``--still-approved ARN`` is the check the pipeline runs between a production approval and the production deploy:
+a run can wait days at its approval, and a version rejected in the registry meanwhile must not be deployed by
+approving that old run (exit 1, one ``error:`` line; ``ok: ...`` otherwise).
 """
 
 from __future__ import annotations
@@ -70,7 +75,9 @@ def make_args(arn: str, url: str) -> str:
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tools.model_version", description=__doc__.splitlines()[0])
-    parser.add_argument("--parameter", required=True, help="the SSM parameter lambdas/record_approved keeps")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--parameter", help="the SSM parameter lambdas/record_approved keeps")
+    source.add_argument("--still-approved", metavar="ARN", help="check that this version is still Approved, only")
     parser.add_argument("--group", required=True, help="the model package group the version must belong to")
     parser.add_argument("--region", help="the AWS Region (default: the environment's)")
     return parser.parse_args(argv)
@@ -80,19 +87,22 @@ def main(argv: list[str], ssm: Any = None, sagemaker: Any = None) -> int:
     args = parse(argv)
     from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - boto only at run time
 
+    origin = f"parameter {args.parameter}" if args.parameter else "the production approval"
     try:
-        arn = recorded_arn(ssm if ssm is not None else client("ssm", args.region), args.parameter)
+        arn = args.still_approved or recorded_arn(
+            ssm if ssm is not None else client("ssm", args.region), args.parameter
+        )
         if arn is None:
             return 0
         sagemaker = sagemaker if sagemaker is not None else client("sagemaker", args.region)
         url = model_data_url(sagemaker, arn, args.group)
     except RefusedError as refusal:
-        print(f"error: {refusal} (from parameter {args.parameter})", file=sys.stderr)
+        print(f"error: {refusal} (from {origin})", file=sys.stderr)
         return 1
     except (BotoCoreError, ClientError) as error:  # NoCredentialsError and NoRegionError are BotoCoreErrors
-        print(f"error: cannot read the model version from parameter {args.parameter}: {error}", file=sys.stderr)
+        print(f"error: cannot read the model version from {origin}: {error}", file=sys.stderr)
         return 1
-    print(make_args(arn, url))
+    print(f"ok: {arn} is still an {APPROVED} version of {args.group}" if args.still_approved else make_args(arn, url))
     return 0
 
 

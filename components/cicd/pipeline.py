@@ -57,6 +57,15 @@ def _runtimes() -> codebuild.BuildSpec:
 
 
 @dataclass(frozen=True)
+class ApprovedVersion:
+    """The model package version a stage is synthesized to serve, in the registry ``group`` of ``region``."""
+
+    arn: str
+    group: str
+    region: str
+
+
+@dataclass(frozen=True)
 class SynthModel:
     """What the synth step runs first to read the version the model-deploy pipeline deploys (``command`` prints
     make variables, or nothing), and the permissions that takes."""
@@ -227,15 +236,46 @@ class PlatformPipeline(Construct):
             ],
         )
 
-    def add_stage(self, stage: cdk.Stage, *, approval: bool, post: Sequence[pipelines.Step] = ()) -> None:
+    def add_stage(
+        self,
+        stage: cdk.Stage,
+        *,
+        approval: bool,
+        post: Sequence[pipelines.Step] = (),
+        version: ApprovedVersion | None = None,
+    ) -> None:
         """Deploy ``stage``, after a manual approval when ``approval``; ``post`` steps run after its deploy, and a
-        failing one fails the run before any later stage."""
-        pre: Sequence[pipelines.Step] = (
-            [pipelines.ManualApprovalStep(f"Approve{stage.stage_name}", comment=f"Deploy {stage.stage_name}?")]
-            if approval
-            else []
-        )
-        self.pipeline.add_stage(stage, pre=list(pre), post=list(post))
+        failing one fails the run before any later stage. With model deploy, ``version`` is what the stage will
+        serve: the approval names it, and after the approval a step checks it is still Approved (the run may have
+        waited days; a version rejected meanwhile must not reach production by approving that old run)."""
+        pre: list[pipelines.Step] = []
+        if approval:
+            comment = f"Deploy {stage.stage_name}?"
+            if version is not None:
+                comment = f"Deploy {stage.stage_name} serving model package {version.arn}?"
+            gate = pipelines.ManualApprovalStep(f"Approve{stage.stage_name}", comment=comment)
+            pre.append(gate)
+            if version is not None:
+                check = pipelines.CodeBuildStep(
+                    f"StillApproved{stage.stage_name}",
+                    input=self.source,
+                    install_commands=[f"python -m pip install --quiet {_pinned('boto3')}"],
+                    commands=[
+                        f"python -m tools.model_version --still-approved {version.arn} --group {version.group} "
+                        f"--region {version.region}"
+                    ],
+                    partial_build_spec=_runtimes(),
+                    role_policy_statements=[
+                        iam.PolicyStatement(
+                            sid="CheckItIsStillApproved",
+                            actions=["sagemaker:DescribeModelPackage"],
+                            resources=[version.arn],
+                        )
+                    ],
+                )
+                check.add_step_dependency(gate)
+                pre.append(check)
+        self.pipeline.add_stage(stage, pre=pre, post=list(post))
 
     def build(self) -> None:
         """Render the pipeline, then finish what the L3 construct leaves out: both connection permissions, the
