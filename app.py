@@ -69,6 +69,15 @@ def pipeline_model(config: PlatformConfig, get: Callable[[str], Any]) -> dict[st
     return {PIPELINE_MODEL_CONTEXT[key]: value for key, value in given.items()}
 
 
+# What the pipeline sets in the profile of every stage it deploys with model deploy on: their versions come from
+# the tooling registry, so a stage's own training triggers would only spend money on versions nothing deploys.
+MODEL_DEPLOY_STAGE = {
+    "ml.retraining_schedule": None,
+    "ml.retrain_on_new_data": False,
+    "monitoring.retrain_on_drift": False,
+}
+
+
 def pipeline_stages(
     config: PlatformConfig, model: dict[str, str] | None = None
 ) -> list[tuple[PipelineStage, PlatformConfig]]:
@@ -76,14 +85,28 @@ def pipeline_stages(
     serving ``model`` (:func:`pipeline_model`) when the model-deploy pipeline recorded one."""
     if not config.pipeline_enabled:
         return []
-    assert config.cicd is not None
-    return [
-        (
-            stage,
-            load_settings(stage.profile, overrides={"account": stage.account, "region": stage.region, **(model or {})}),
-        )
-        for stage in config.cicd.stages
-    ]
+    cicd = config.cicd
+    assert cicd is not None
+    found = []
+    for stage in cicd.stages:
+        overrides: dict[str, Any] = {"account": stage.account, "region": stage.region, **(model or {})}
+        if (stage.account, stage.region) == (config.account, config.region):
+            # One API Gateway CloudWatch role setting per account and region: the tooling profile's stage sets it.
+            overrides["governance.api_gateway_logging_role"] = False
+        if cicd.model_deploy is not None:
+            overrides |= MODEL_DEPLOY_STAGE
+        stage_config = load_settings(stage.profile, overrides=overrides)
+        if (
+            cicd.tested_stage is not None
+            and cicd.tested_stage.name == stage.name
+            and stage_config.inference.mode == "async"
+        ):
+            raise ConfigError(
+                f"cicd.model_deploy.test_stage: stage {stage.name!r} (profile {stage.profile!r}) serves async "
+                "requests, which have no API to test through; test a realtime or serverless stage"
+            )
+        found.append((stage, stage_config))
+    return found
 
 
 def synth_target(get: Callable[[str], Any]) -> str:

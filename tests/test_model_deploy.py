@@ -8,20 +8,22 @@ from __future__ import annotations
 import copy
 import json
 import shlex
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+import app
 from app import PIPELINE_MODEL_CONTEXT, pipeline_model, pipeline_stages
 from components.cicd.model_deploy import decision_pattern
 from components.serving.api import STAGE
 from config.catalogs import CONFIG_DIR
 from config.facts import fact
-from config.loader import ConfigError, parse_settings
-from lambdas.record_approved import recorder
+from config.loader import ConfigError, load_settings, parse_settings
 from tests.helpers import as_list, pipeline_of, props, resources, statements
-from tools import acceptance
+from tools import acceptance, model_version
 from tools.platform import BUILDS, EXAMPLE_ACCOUNTS, EXAMPLE_RECORDED, Synthesized
 
 pytestmark = pytest.mark.exam("3.3")
@@ -145,7 +147,6 @@ def test_the_recorder_owns_the_profile_s_parameter_and_knows_this_pipeline_and_r
         "PIPELINE_NAME": pipeline_of(template)["Name"],
         "MODEL_PACKAGE_GROUP": built.config.model_registry_name,
     }
-    assert recorder.recorded.__doc__ and "missing until the first decision" in recorder.recorded.__doc__
 
 
 def test_the_recorder_may_keep_the_parameter_and_start_this_pipeline_and_nothing_else(template: dict[str, Any]) -> None:
@@ -344,14 +345,18 @@ def test_a_model_deploy_section_that_cannot_work_is_refused_in_one_line(change: 
     assert "\n" not in message
 
 
-def test_the_recorded_version_lands_in_every_stage_and_nowhere_else() -> None:
+def test_the_tooling_profile_s_own_stage_serves_nothing_the_pipeline_recorded(built: Synthesized) -> None:
+    assert not resources(built.template("Inference"), "AWS::SageMaker::Model")
+    assert RECORDED_ARN not in json.dumps([built.template(stack) for stack in built.stacks])
+
+
+def test_the_recorded_version_lands_in_every_stage() -> None:
     config = parse_settings(tooling_raw())
     model = pipeline_model(config, EXAMPLE_RECORDED.get)
     assert model == {PIPELINE_MODEL_CONTEXT[k]: v for k, v in EXAMPLE_RECORDED.items()}
     for _, stage_config in pipeline_stages(config, model):
         assert stage_config.inference.model_package_arn == RECORDED_ARN
         assert stage_config.inference.model_data_url == RECORDED_URL
-    assert config.inference.model_package_arn is None  # the tooling profile's own stage is not the pipeline's
     nothing: dict[str, str] = {}
     assert pipeline_model(config, nothing.get) == {}  # none recorded: the stages deploy without an endpoint
 
@@ -415,3 +420,86 @@ def test_an_approval_tells_the_team_the_pipeline_takes_it_from_here(built: Synth
     ]
     assert built.config.pipeline_name in message and "Staging" in message
     assert "make deploy" not in message
+
+
+def test_production_re_checks_the_version_after_its_approval_and_before_its_deploy(template: dict[str, Any]) -> None:
+    """A run can wait days at its approval: a version rejected in the registry meanwhile fails the check, so
+    approving that old run cannot deploy it (tools/model_version.py --still-approved)."""
+    production = stages_of(template)["Production"]["Actions"]
+    (approval,) = [a for a in production if a["ActionTypeId"]["Category"] == "Approval"]
+    assert RECORDED_ARN in approval["Configuration"]["CustomData"]  # the approver sees which version
+    (check,) = [a for a in production if a["Name"].startswith("StillApproved")]
+    deploys = [a for a in production if a["ActionTypeId"]["Provider"] == "CloudFormation"]
+    assert approval["RunOrder"] < check["RunOrder"] < min(a["RunOrder"] for a in deploys)
+    (command,) = buildspec(template, "StillApproved")["phases"]["build"]["commands"]
+    assert command.startswith(f"python -m tools.model_version --still-approved {RECORDED_ARN} ")
+    statements_ = policy_statements(template, "StillApproved")
+    (describe,) = [s for s in statements_ if "sagemaker:DescribeModelPackage" in as_list(s["Action"])]
+    assert as_list(describe["Resource"]) == [RECORDED_ARN]
+    staging = stages_of(template)["Staging"]["Actions"]
+    assert not [a for a in staging if a["Name"].startswith("StillApproved")]  # no approval, nothing waited
+
+
+def test_the_stages_train_nothing_and_leave_the_account_s_api_gateway_setting_to_the_tooling_stage(
+    built: Synthesized,
+) -> None:
+    for stage, stage_config in pipeline_stages(built.config, {}):
+        assert stage_config.ml.retraining_schedule is None, stage.name
+        assert not stage_config.ml.retrain_on_new_data and not stage_config.monitoring.retrain_on_drift
+        templates = built.pipeline_stage_templates(stage.name)
+        assert not resources(templates["Governance"], "AWS::ApiGateway::Account"), stage.name
+    assert resources(built.template("Governance"), "AWS::ApiGateway::Account")  # the tooling stage sets it
+
+
+def test_an_async_test_stage_is_refused_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Async endpoints have no API: the acceptance test could not run, so production would go untested."""
+    real = load_settings
+
+    def staging_async(profile: str | None = None, config_path: str | None = None, overrides: Any = None) -> Any:
+        extra = {"inference.mode": "async", "inference.min_capacity": 0} if profile == "staging" else {}
+        return real(profile, config_path, {**(overrides or {}), **extra})
+
+    monkeypatch.setattr(app, "load_settings", staging_async)
+    with pytest.raises(
+        ConfigError, match=r"^cicd\.model_deploy\.test_stage: stage 'Staging' \(profile 'staging'\) serves async"
+    ):
+        pipeline_stages(parse_settings(tooling_raw()))
+
+
+def test_before_any_approval_the_stages_deploy_without_endpoints_and_nothing_to_test(tmp_path: Path) -> None:
+    """The first run: no version recorded (the synth step printed nothing), so no endpoint, no test stage and no
+    re-check; production still waits for its approval."""
+    import aws_cdk as cdk  # noqa: PLC0415 - this test synthesizes
+
+    cdk_app = cdk.App(context=app.cdk_json_context(), outdir=str(tmp_path))
+    _, pipeline = app.compose(cdk_app, parse_settings(tooling_raw()), synth_target="PROFILE=sandbox")
+    assert pipeline is not None
+    assembly = cdk_app.synth()
+    cicd = assembly.get_stack_by_name(pipeline.stack_name).template
+    names = [a["Name"] for stage in pipeline_of(cicd)["Stages"] for a in stage["Actions"]]
+    assert "AcceptanceTest" not in names and not [n for n in names if n.startswith("StillApproved")]
+    assert "ApproveProduction" in names
+    for stage in ("Staging", "Production"):
+        inference = (
+            assembly.get_nested_assembly(f"assembly-Cicd-{stage}")
+            .get_stack_by_name(f"mlops-{stage.lower()}-Inference")
+            .template
+        )
+        assert not resources(inference, "AWS::SageMaker::Endpoint"), stage
+
+
+def test_make_turns_what_the_synth_step_prints_into_the_context_keys_the_app_reads() -> None:
+    """tools/model_version.py's line, given to `make synth` as the synth step does, reaches the CDK as exactly the
+    context keys app.pipeline_model reads (make -n: printed, not run)."""
+    line = model_version.make_args(RECORDED_ARN, RECORDED_URL)
+    result = subprocess.run(
+        ["make", "-n", "synth", "PROFILE=sandbox", *line.split()],
+        cwd=CONFIG_DIR.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (synth,) = [command for command in result.stdout.splitlines() if " cdk synth " in command]
+    assert set(PIPELINE_MODEL_CONTEXT) == set(EXAMPLE_RECORDED)
+    for key, value in EXAMPLE_RECORDED.items():
+        assert f"-c {key}={value}" in synth

@@ -101,8 +101,14 @@ def approved_versions(stub: Stubber, *arns: str) -> None:
 
 @pytest.mark.parametrize(
     ("current", "arn"),
-    [(V2, V3), (recorder.NONE, V1), (V1, V2), (None, V1)],
-    ids=["a newer version", "the first version", "a re-approval of a rejected newer version", "no parameter yet"],
+    [(V2, V3), (recorder.NONE, V1), (V1, V2), (None, V1), ("edited-by-hand", V1)],
+    ids=[
+        "a newer version",
+        "the first version",
+        "a re-approval of a rejected newer version",
+        "no parameter yet",
+        "a value written by hand",
+    ],
 )
 def test_an_approved_version_newer_than_the_recorded_one_is_recorded_then_deployed(
     clients: Clients, current: str | None, arn: str

@@ -49,6 +49,12 @@ def version(arn: str) -> int:
     return int(arn.rsplit("/", 1)[1])
 
 
+def _comparable(recorded_value: str) -> bool:
+    """Whether the recorded value is a version ARN (a value written by hand may not be: then any approval
+    replaces it, rather than the event failing on every retry)."""
+    return recorded_value.rsplit("/", 1)[-1].isdigit()
+
+
 def not_forward(arn: str, current: str) -> str | None:
     """Why an Approved event must not move the recorded version, or None. SageMaker can send the event more than
     once for one change, and sends it for other changes of a version that is still Approved (its lifecycle
@@ -56,7 +62,7 @@ def not_forward(arn: str, current: str) -> str | None:
     a newer one (rolling back is rejecting the newer version, or writing the parameter by hand)."""
     if arn == current:
         return f"ignored: {arn} is already the recorded version"
-    if current != NONE and version(arn) < version(current):
+    if current != NONE and _comparable(current) and version(arn) < version(current):
         return f"ignored: {arn} is older than the recorded version {current}; reject that one to roll back"
     return None
 
