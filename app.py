@@ -151,8 +151,9 @@ def refused_early() -> str | None:
     raw = os.environ.get("CDK_CONTEXT_JSON")
     if raw is None or os.environ.get("CONTEXT_OVERFLOW_LOCATION_ENV"):
         return None
+    get = {**cdk_json_context(), **json.loads(raw)}.get
     try:
-        _settings({**cdk_json_context(), **json.loads(raw)}.get)
+        pipeline_model(_settings(get), get)  # the profile, then the version a pipeline's synth step passes
     except ConfigError as error:
         return str(error)
     return None

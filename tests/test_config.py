@@ -260,6 +260,13 @@ def test_a_refused_profile_is_read_from_the_cli_context_before_the_cdk_loads(mon
     assert app.refused_early() == "profile: unknown profile 'nope' (available: production, sandbox, staging)"
     monkeypatch.setenv("CDK_CONTEXT_JSON", json.dumps({"profile": "sandbox", "model_package_arn": "arn:bad"}))
     assert (app.refused_early() or "").startswith("sandbox.yaml: inference.model_package_arn:")
+    # A recorded version for a profile without model deploy (what a pipeline's synth step would pass).
+    recorded = {"pipeline_model_package_arn": "arn:aws:sagemaker:eu-west-1:111111111111:model-package/m/1"}
+    monkeypatch.setenv("CDK_CONTEXT_JSON", json.dumps({"profile": "sandbox", **recorded}))
+    assert (
+        app.refused_early()
+        == "pipeline_model_package_arn: the profile has no cicd.model_deploy section to deploy it with"
+    )
     monkeypatch.setenv("CDK_CONTEXT_JSON", json.dumps({"profile": "sandbox"}))
     assert app.refused_early() is None  # valid: main() goes on through cdk.App
     # The CLI moved part of the context to a file: not all there, so main() reads it through cdk.App.
