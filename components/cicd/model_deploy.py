@@ -22,7 +22,6 @@ from constructs import Construct
 
 from components.foundation.compliance import acknowledge_wildcard
 from components.foundation.dead_letters import allow_eventbridge_rules
-from components.foundation.encryption import allow_service
 from components.foundation.exam import demonstrates
 from components.foundation.functions import VpcFunction
 from config.facts import fact
@@ -103,7 +102,7 @@ class ModelDeployTrigger(Construct):
             f"sagemaker:ListModelPackages supports no resource-level permission ({listing.url}); it only reads the "
             "registry's version list to find the newest approved version.",
         )
-        self._allow_events_to_dead_letter(dead_letters, dead_letter_key)
+        allow_eventbridge_rules(dead_letters, key=dead_letter_key)  # what a rule cannot deliver lands there
         self.rules = {
             status: self._rule(status, registry_name, self.recorder.function, dead_letters) for status in DECISIONS
         }
@@ -148,16 +147,3 @@ class ModelDeployTrigger(Construct):
             source_arn=rule.attr_arn,
         )
         return rule
-
-    @staticmethod
-    def _allow_events_to_dead_letter(queue: sqs.IQueue, key: kms.Key) -> None:
-        """What a rule cannot deliver lands in the pipeline's dead-letter queue, which EventBridge may write and
-        encrypt (its KMS calls carry no source account; the queue policy names this account's rules)."""
-        allow_service(
-            key,
-            sid="AllowEventBridgeToDeadLetterEncrypted",
-            service="events.amazonaws.com",
-            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-            source_account_condition=False,
-        )
-        allow_eventbridge_rules(queue)

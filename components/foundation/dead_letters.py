@@ -57,10 +57,19 @@ def email_subscription(topic: sns.ITopic, email: str, *, key: kms.Key, dead_lett
     topic.add_subscription(subscriptions.EmailSubscription(email, dead_letter_queue=dead_letters))
 
 
-def allow_eventbridge_rules(queue: sqs.IQueue) -> None:
-    """Let this account's EventBridge rules put what their targets could not take into ``queue`` (the queue's
-    key must let events.amazonaws.com encrypt, without a source-account condition: facts: sns-publisher-conditions)."""
+def allow_eventbridge_rules(queue: sqs.IQueue, *, key: kms.Key | None = None) -> None:
+    """Let this account's EventBridge rules put what their targets could not take into ``queue``, and, given the
+    queue's ``key``, encrypt with it (EventBridge's KMS calls carry no source account: facts: sns-publisher-conditions;
+    the alerts topic's key already allows EventBridge as a publisher)."""
     stack = cdk.Stack.of(queue)
+    if key is not None:
+        allow_service(
+            key,
+            sid="AllowEventBridgeToDeadLetterEncrypted",
+            service="events.amazonaws.com",
+            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+            source_account_condition=False,
+        )
     queue.add_to_resource_policy(
         iam.PolicyStatement(
             sid="EventBridgeRulesOfThisAccount",
