@@ -137,6 +137,7 @@ class CicdStack(cdk.Stack):
         if predict_url is None:  # no version recorded yet (or a profile without the API): nothing to test
             return []
         assert cicd.model_deploy is not None and stage_config.inference.model_package_arn is not None
+        # facts: execute-api-arn-format (API id / stage / method / path; the id is the stage's, unknown here).
         api_arn = cdk.Arn.format(
             cdk.ArnComponents(
                 service="execute-api",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -217,3 +218,61 @@ def test_the_parameter_and_the_check_are_one_or_the_other(capsys: pytest.Capture
             model_version.main(argv)
         assert exit_.value.code == 2
     assert "--still-approved" in capsys.readouterr().err
+
+
+# The production re-check runs in a CodeBuild step where only boto3 is installed (pipeline.py `StillApproved`).
+NOT_INSTALLED = ("pydantic", "yaml", "numpy", "pandas", "sklearn", "aws_cdk", "config")
+STILL_APPROVED = textwrap.dedent(
+    f"""
+    import importlib.abc, sys
+    import boto3
+    from botocore.stub import Stubber
+
+    class NotInstalled(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in {NOT_INSTALLED!r}:
+                raise ModuleNotFoundError(f"No module named {{name!r}}")
+            return None
+
+    sys.meta_path.insert(0, NotInstalled())
+    from tools import model_version
+
+    sagemaker = boto3.client("sagemaker", region_name="eu-west-1", aws_access_key_id="t", aws_secret_access_key="t")
+    with Stubber(sagemaker) as stub:
+        stub.add_response(
+            "describe_model_package",
+            {{
+                "ModelPackageName": "{GROUP}",
+                "ModelPackageGroupName": "{GROUP}",
+                "ModelPackageArn": "{ARN}",
+                "CreationTime": "2026-03-01T00:00:00Z",
+                "ModelPackageStatus": "Completed",
+                "ModelPackageStatusDetails": {{"ValidationStatuses": []}},
+                "ModelApprovalStatus": "Approved",
+                "InferenceSpecification": {{
+                    "Containers": [{{"Image": "{IMAGE}", "ModelDataUrl": "{DATA}"}}],
+                    "SupportedContentTypes": ["application/json"],
+                }},
+            }},
+            {{"ModelPackageName": "{ARN}"}},
+        )
+        sys.exit(model_version.main(sys.argv[1:], sagemaker=sagemaker))
+    """
+)
+
+
+def test_the_re_check_needs_only_boto3_and_the_standard_library() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", STILL_APPROVED, "--still-approved", ARN, "--group", GROUP, "--region", "eu-west-1"],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (
+        0,
+        f"ok: {ARN} is still an Approved version of {GROUP}\n",
+        "",
+    )

@@ -62,6 +62,7 @@ class ModelDeployTrigger(Construct):
         # would reset it to that value on any later update of the resource, and the next run would then deploy
         # no model at all. Missing means `none` to the recorder and to tools/model_version.py.
         self.parameter_name = parameter_name
+        # facts: ssm-parameter-arn-format (the name's leading slash is not part of the ARN).
         self.parameter_arn = stack.format_arn(service="ssm", resource="parameter", resource_name=parameter_name[1:])
         pipeline_arn = stack.format_arn(service="codepipeline", resource=pipeline_name)
         self.recorder = VpcFunction(
